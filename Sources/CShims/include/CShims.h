@@ -1,0 +1,52 @@
+#ifndef TOLLGATE_CSHIMS_H
+#define TOLLGATE_CSHIMS_H
+
+// Fixed-type wrappers for C calls Swift cannot import (variadic functions, macros).
+// Every exported symbol is prefixed tg_.
+
+#include <curl/curl.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+// MARK: curl easy options, one wrapper per argument kind.
+CURLcode tg_curl_easy_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode tg_curl_easy_setopt_offt(CURL *handle, CURLoption option, curl_off_t value);
+CURLcode tg_curl_easy_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode tg_curl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode tg_curl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
+
+typedef size_t (*tg_curl_data_callback)(char *data, size_t size, size_t nitems, void *userdata);
+CURLcode tg_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, tg_curl_data_callback cb);
+
+typedef curl_socket_t (*tg_curl_opensocket_callback)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+typedef int (*tg_curl_closesocket_callback)(void *clientp, curl_socket_t item);
+CURLcode tg_curl_easy_setopt_opensocket(CURL *handle, tg_curl_opensocket_callback cb, void *clientp);
+CURLcode tg_curl_easy_setopt_closesocket(CURL *handle, tg_curl_closesocket_callback cb, void *clientp);
+
+CURLcode tg_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode tg_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
+
+// MARK: curl multi options.
+typedef int (*tg_curl_multi_socket_callback)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+typedef int (*tg_curl_multi_timer_callback)(CURLM *multi, long timeout_ms, void *userp);
+CURLMcode tg_curl_multi_setopt_socket(CURLM *multi, tg_curl_multi_socket_callback cb, void *userp);
+CURLMcode tg_curl_multi_setopt_timer(CURLM *multi, tg_curl_multi_timer_callback cb, void *userp);
+CURLMcode tg_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
+
+/// CURL_SOCKET_TIMEOUT as a value Swift can read.
+curl_socket_t tg_curl_socket_timeout(void);
+/// CURL_WRITEFUNC_PAUSE as a value Swift can read.
+size_t tg_curl_writefunc_pause(void);
+
+// MARK: sockets.
+int tg_accept4(int fd);
+int tg_set_nonblocking(int fd);
+ssize_t tg_send(int fd, const void *buf, size_t len);
+int tg_socket_cloexec(int domain, int type, int protocol);
+
+// MARK: sqlite.
+int tg_sqlite3_bind_text(sqlite3_stmt *stmt, int index, const char *text, int length);
+
+#endif

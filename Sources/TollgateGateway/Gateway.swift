@@ -1,0 +1,140 @@
+import Dispatch
+import Logging
+import Synchronization
+import TollgateCore
+import TollgateHTTP
+import TollgateLedger
+import TollgateUpstream
+import TollgateWire
+
+/// The engine: routes each request, relays chat completions through the upstream clients
+/// of the loop the request arrived on, and answers tollgate's own endpoints.
+public final class Gateway: HTTPHandler, Sendable {
+    private let state: Mutex<GatewaySnapshot>
+    let logger: Logger
+    let ledger: Ledger?
+
+    public init(snapshot: GatewaySnapshot, ledger: Ledger?, logger: Logger) {
+        state = Mutex(snapshot)
+        self.ledger = ledger
+        self.logger = logger
+    }
+
+    public var snapshot: GatewaySnapshot { state.withLock { $0 } }
+
+    /// New requests use `snapshot`; requests in flight finish on the one they started with.
+    public func replace(_ snapshot: GatewaySnapshot) { state.withLock { $0 = snapshot } }
+
+    /// The upstream client of `loop`, created on first use. Called on the loop's queue.
+    func upstream(for loop: EventLoop) -> UpstreamClient {
+        if let client = loop.attachment as? UpstreamClient { return client }
+        let client = UpstreamClient(queue: loop.queue)
+        loop.attachment = client
+        return client
+    }
+
+    public func handle(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+        let path = request.path
+        switch path {
+        case "/v1/chat/completions", "/chat/completions":
+            guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
+            startChat(request, response)
+        case "/health", "/healthz":
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed(response, allow: "GET") }
+            respondJSON(response, ["status": "ok"])
+        case "/v1/models", "/models":
+            guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed(response, allow: "GET") }
+            respondJSON(response, snapshot.modelsListJSON())
+        default:
+            if path.hasPrefix("/v1/models/"), request.method == "GET" {
+                let id = String(path.dropFirst("/v1/models/".count))
+                let list = snapshot.modelsListJSON()["data"]?.arrayValue ?? []
+                if let model = list.first(where: { $0["id"]?.stringValue == id }) {
+                    return respondJSON(response, model)
+                }
+                return respondError(response, .modelNotFound("The model \"\(id)\" does not exist here."))
+            }
+            respondError(response, .notFound("Unknown path \(request.method) \(path). tollgate serves POST /v1/chat/completions, GET /v1/models and GET /health.",
+                                             code: "unknown_url"))
+        }
+    }
+
+    private func methodNotAllowed(_ response: HTTPResponseWriter, allow: String) {
+        var headers = HTTPHeaders()
+        headers.add("Allow", allow)
+        respondError(response, .methodNotAllowed("Method \(response.request.method) is not allowed on \(response.request.path); use \(allow)."),
+                     headers: headers)
+    }
+
+    func respondJSON(_ response: HTTPResponseWriter, _ json: JSONValue, status: Int = 200) {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/json")
+        response.respond(status: status, headers: headers, body: json.serialized())
+        logRequest(response, model: nil, provider: nil, attempts: 0)
+    }
+
+    func respondError(_ response: HTTPResponseWriter, _ error: GatewayError, headers: HTTPHeaders = HTTPHeaders(),
+                      model: String? = nil) {
+        response.respond(error: error, headers: headers)
+        logRequest(response, model: model, provider: nil, attempts: 0, error: error.message)
+    }
+
+    // MARK: chat
+
+    private func startChat(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(request.body)
+        } catch {
+            return respondError(response, .invalidRequest("The request body is not valid JSON: \(error)."))
+        }
+        guard case .object = json else {
+            return respondError(response, .invalidRequest("The request body must be a JSON object."))
+        }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+            return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
+        }
+        guard let messages = json["messages"], case .array = messages else {
+            return respondError(response, .invalidRequest("The \"messages\" field is required and must be an array.",
+                                                          param: "messages"), model: model)
+        }
+        var stream = false
+        if let value = json["stream"], !value.isNull {
+            guard let flag = value.boolValue else {
+                return respondError(response, .invalidRequest("\"stream\" must be a boolean.", param: "stream"), model: model)
+            }
+            stream = flag
+        }
+        let snapshot = self.snapshot
+        let candidates: [Candidate]
+        switch snapshot.plan(model: model) {
+        case .success(let list): candidates = list
+        case .failure(let error): return respondError(response, error, model: model)
+        }
+        let input = ChatRequestInput(json: json, rawBody: request.body, model: model, stream: stream)
+        let relay = ChatRelay(gateway: self, response: response, client: upstream(for: response.loop), input: input,
+                              candidates: candidates)
+        relay.start()
+    }
+
+    // MARK: logging
+
+    func logRequest(_ response: HTTPResponseWriter, model: String?, provider: String?, attempts: Int,
+                    error: String? = nil, requestID: String? = nil) {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
+        let status = response.isClientGone && !response.isFinished ? 499 : response.status
+        var line = "\(response.request.method) \(response.request.path) model=\(model ?? "-") provider=\(provider ?? "-") status=\(status) duration=\(formatMs(elapsed))"
+        if attempts > 1 { line += " attempts=\(attempts)" }
+        if let error { line += " error=\"\(error.prefix(300))\"" }
+        var metadata: Logger.Metadata = ["status": "\(status)"]
+        if let requestID { metadata["request_id"] = "\(requestID)" }
+        if let provider { metadata["provider"] = "\(provider)" }
+        if let model { metadata["model"] = "\(model)" }
+        logger.info("\(line)", metadata: metadata)
+    }
+}
+
+func formatMs(_ ms: Double) -> String {
+    let rounded = (ms * 100).rounded() / 100
+    return "\(rounded)ms"
+}

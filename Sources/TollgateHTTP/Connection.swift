@@ -1,0 +1,320 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import TollgateCore
+
+/// One client connection: reads and parses requests, hands them to the handler one at a
+/// time (pipelined requests are answered in order) and writes responses.
+/// Lives on its loop's queue; every method must be called there.
+final class Connection {
+    let fd: Int32
+    let loop: EventLoop
+    unowned let server: HTTPServer
+    private var readSource: (any DispatchSourceRead)?
+    private var writeSource: (any DispatchSourceWrite)?
+    private var writeArmed = false
+    private var readSuspended = false
+    private var parser: HTTPParser
+    private var queue: [Item] = []
+    private var current: HTTPResponseWriter?
+    private var out: [UInt8] = []
+    private var outOffset = 0
+    private var processing = false
+    private var stopParsing = false
+    private var closeWhenFlushed = false
+    private var lingering = false
+    private(set) var closed = false
+    private var openSources = 0
+    private var deadline: UInt64 = 0
+    private var deadlineKind: DeadlineKind = .none
+    /// Pipelined requests parsed ahead of the one being answered before reading pauses.
+    static let maxQueued = 32
+
+    enum Item {
+        case request(HTTPRequest)
+        case error(GatewayError)
+    }
+
+    enum DeadlineKind { case none, idle, header, body, write, linger }
+
+    init(fd: Int32, loop: EventLoop, server: HTTPServer) {
+        self.fd = fd
+        self.loop = loop
+        self.server = server
+        parser = HTTPParser(maxHeaderBytes: server.settings.maxHeaderBytes, maxBodyBytes: server.settings.maxBodyBytes)
+    }
+
+    var bufferedBytes: Int { out.count - outOffset }
+
+    func start() {
+        loop.assertOnLoop()
+        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
+        source.setEventHandler { [self] in readable() }
+        source.setCancelHandler { [self] in sourceCancelled() }
+        openSources += 1
+        readSource = source
+        setDeadline(.idle)
+        source.resume()
+    }
+
+    // MARK: reading
+
+    private func readable() {
+        guard !closed else { return }
+        let result = Socket.read(fd, into: loop.readBuffer)
+        switch result {
+        case .bytes(let n):
+            if lingering { return }
+            parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<n]))
+            parseAvailable()
+        case .wouldBlock:
+            return
+        case .closed, .failed:
+            close()
+        }
+    }
+
+    private func parseAvailable() {
+        while !stopParsing {
+            do {
+                guard let request = try parser.next() else { break }
+                queue.append(.request(request))
+            } catch {
+                queue.append(.error(error.gatewayError))
+                stopParsing = true
+            }
+        }
+        if queue.count >= Self.maxQueued, !readSuspended, let readSource {
+            readSource.suspend()
+            readSuspended = true
+        }
+        processNext()
+    }
+
+    // MARK: dispatching requests
+
+    private func processNext() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while current == nil, !closed, !closeWhenFlushed, !queue.isEmpty {
+            let item = queue.removeFirst()
+            switch item {
+            case .error(let error):
+                queue.removeAll()
+                sendFinalError(error)
+            case .request(let request):
+                let writer = HTTPResponseWriter(connection: self, request: request)
+                current = writer
+                server.requestStarted()
+                server.handler.handle(request, writer)
+            }
+        }
+        if readSuspended, queue.count < Self.maxQueued / 2, let readSource {
+            readSuspended = false
+            readSource.resume()
+        }
+        if current == nil, queue.isEmpty, parser.expectsContinue, !closeWhenFlushed {
+            parser.continueSent()
+            write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        }
+        refreshDeadline()
+    }
+
+    /// Answers a request the parser refused, then closes the connection.
+    private func sendFinalError(_ error: GatewayError) {
+        var out: [UInt8] = []
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/json")
+        HTTPResponseHead.encode(status: error.status, headers: headers, contentLength: error.body.count,
+                                keepAlive: false, date: loop.date, into: &out)
+        out.append(contentsOf: error.body)
+        server.log(.init(method: "-", path: "-", status: error.status, note: error.message))
+        closeWhenFlushed = true
+        stopParsing = true
+        write(out)
+        if bufferedBytes == 0 { beginLingeringClose() }
+    }
+
+    func shouldKeepAlive(after request: HTTPRequest) -> Bool {
+        request.keepAlive && !stopParsing && !closeWhenFlushed && !server.isDraining
+    }
+
+    /// Called by the writer when the current response is complete.
+    func responseFinished(keepAlive: Bool) {
+        current = nil
+        server.requestFinished()
+        if !keepAlive {
+            closeWhenFlushed = true
+            stopParsing = true
+            queue.removeAll()
+            if bufferedBytes == 0 { beginLingeringClose() }
+            return
+        }
+        processNext()
+    }
+
+    // MARK: writing
+
+    func write(_ bytes: [UInt8]) {
+        guard !closed, !bytes.isEmpty else { return }
+        if bufferedBytes == 0 {
+            let result = bytes.withUnsafeBytes { Socket.send(fd, $0) }
+            switch result {
+            case .bytes(let n) where n == bytes.count:
+                return
+            case .bytes(let n):
+                out.removeAll(keepingCapacity: true)
+                outOffset = 0
+                out.append(contentsOf: bytes[n...])
+            case .wouldBlock:
+                out.removeAll(keepingCapacity: true)
+                outOffset = 0
+                out.append(contentsOf: bytes)
+            case .closed, .failed:
+                close()
+                return
+            }
+            armWrite()
+        } else {
+            out.append(contentsOf: bytes)
+        }
+    }
+
+    private func armWrite() {
+        if writeSource == nil {
+            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
+            source.setEventHandler { [self] in writable() }
+            source.setCancelHandler { [self] in sourceCancelled() }
+            openSources += 1
+            writeSource = source
+        }
+        if !writeArmed {
+            writeArmed = true
+            writeSource?.resume()
+        }
+        refreshDeadline()
+    }
+
+    private func writable() {
+        guard !closed else { return }
+        while bufferedBytes > 0 {
+            let result = out.withUnsafeBytes { Socket.send(fd, UnsafeRawBufferPointer(rebasing: $0[outOffset...])) }
+            switch result {
+            case .bytes(let n):
+                outOffset += n
+            case .wouldBlock:
+                refreshDeadline()
+                return
+            case .closed, .failed:
+                close()
+                return
+            }
+        }
+        out.removeAll(keepingCapacity: out.capacity <= 256 << 10)
+        outOffset = 0
+        if writeArmed {
+            writeArmed = false
+            writeSource?.suspend()
+        }
+        if closeWhenFlushed, current == nil {
+            beginLingeringClose()
+            return
+        }
+        refreshDeadline()
+        current?.drained()
+    }
+
+    // MARK: closing
+
+    /// Half-closes and discards what the client still sends for a moment, so the final
+    /// response is not destroyed by a reset caused by unread input.
+    private func beginLingeringClose() {
+        guard !closed, !lingering else { return }
+        lingering = true
+        shutdown(fd, Int32(SHUT_WR))
+        if readSuspended, let readSource {
+            readSuspended = false
+            readSource.resume()
+        }
+        setDeadline(.linger)
+    }
+
+    /// Closes at once; the handler of a request in flight hears that the client is gone.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        loop.connections[fd] = nil
+        server.connectionClosed()
+        if let writer = current {
+            current = nil
+            server.requestFinished()
+            writer.clientDidGo()
+        }
+        queue.removeAll()
+        if let readSource {
+            readSource.cancel()
+            if readSuspended { readSource.resume() }
+        }
+        if let writeSource {
+            writeSource.cancel()
+            if !writeArmed { writeSource.resume() }
+        }
+        if openSources == 0 { Glibc.close(fd) }
+    }
+
+    private func sourceCancelled() {
+        openSources -= 1
+        if openSources == 0 {
+            readSource = nil
+            writeSource = nil
+            Glibc.close(fd)
+        }
+    }
+
+    // MARK: timeouts
+
+    private func setDeadline(_ kind: DeadlineKind) {
+        let s = server.settings
+        let seconds: Double
+        switch kind {
+        case .none: deadlineKind = .none; deadline = 0; return
+        case .idle: seconds = s.idleTimeoutSeconds
+        case .header: seconds = s.headerTimeoutSeconds
+        case .body: seconds = s.bodyTimeoutSeconds
+        case .write: seconds = s.idleTimeoutSeconds
+        case .linger: seconds = min(2, s.idleTimeoutSeconds)
+        }
+        deadlineKind = kind
+        deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+    }
+
+    private func refreshDeadline() {
+        if closed || lingering { return }
+        if current != nil {
+            if bufferedBytes > 0 { setDeadline(.write) } else if deadlineKind != .none { setDeadline(.none) }
+        } else if bufferedBytes > 0 {
+            setDeadline(.write)
+        } else if parser.isReadingBody {
+            setDeadline(.body)
+        } else if parser.hasPartialRequest {
+            if deadlineKind != .header { setDeadline(.header) }
+        } else {
+            setDeadline(.idle)
+        }
+    }
+
+    func checkDeadline(now: UInt64) {
+        guard deadline != 0, now >= deadline, !closed else { return }
+        switch deadlineKind {
+        case .header, .body:
+            let what = deadlineKind == .header ? "request headers" : "request body"
+            queue.removeAll()
+            sendFinalError(.requestTimeout("Timed out waiting for the \(what)."))
+            if !lingering { setDeadline(.write) }
+        case .idle, .write, .linger, .none:
+            close()
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import TollgateCore
+
+/// One parsed HTTP/1.x request with its whole body.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The request target as sent (`/v1/models?x=1`).
+    public var target: String
+    public var version: HTTPVersion
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(method: String, target: String, version: HTTPVersion = .http11, headers: HTTPHeaders = HTTPHeaders(),
+                body: [UInt8] = []) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The target without its query string.
+    public var path: Substring {
+        if let q = target.firstIndex(of: "?") { return target[..<q] }
+        return Substring(target)
+    }
+
+    /// Whether the client lets the connection stay open after this request.
+    public var keepAlive: Bool {
+        switch version {
+        case .http11: !headers.hasToken("close", in: "Connection")
+        case .http10: headers.hasToken("keep-alive", in: "Connection")
+        }
+    }
+}
+
+public enum HTTPVersion: Sendable, Equatable {
+    case http10, http11
+    public var text: String { self == .http10 ? "HTTP/1.0" : "HTTP/1.1" }
+}

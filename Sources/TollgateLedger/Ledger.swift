@@ -1,0 +1,153 @@
+import Dispatch
+import TollgateCore
+
+/// One attempt at an upstream, as recorded in the ledger.
+public struct LedgerRow: Sendable, Equatable {
+    public var timeMs: Int64
+    public var requestID: String
+    public var client: String?
+    public var route: String
+    public var provider: String
+    public var model: String
+    public var streamed: Bool
+    /// `ok`, `upstream_error`, `client_cancelled` or `failed_over`.
+    public var outcome: String
+    public var attempt: Int
+    public var status: Int
+    public var usage: Usage
+    public var tokensEstimated: Bool
+    public var costUSD: Double
+    public var ttfbMs: Double?
+    public var totalMs: Double
+
+    public init(timeMs: Int64, requestID: String, client: String? = nil, route: String, provider: String, model: String,
+                streamed: Bool, outcome: String, attempt: Int, status: Int, usage: Usage, tokensEstimated: Bool,
+                costUSD: Double, ttfbMs: Double?, totalMs: Double) {
+        self.timeMs = timeMs
+        self.requestID = requestID
+        self.client = client
+        self.route = route
+        self.provider = provider
+        self.model = model
+        self.streamed = streamed
+        self.outcome = outcome
+        self.attempt = attempt
+        self.status = status
+        self.usage = usage
+        self.tokensEstimated = tokensEstimated
+        self.costUSD = costUSD
+        self.ttfbMs = ttfbMs
+        self.totalMs = totalMs
+    }
+}
+
+/// The SQLite ledger: one connection (WAL mode) on its own serial queue.
+public final class Ledger: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "tollgate.ledger")
+    private let db: SQLiteConnection
+    private let insert: SQLiteStatement
+    public let path: String
+
+    /// Opens (or creates) the ledger and runs pending migrations.
+    public init(path: String) throws(SQLiteError) {
+        self.path = path
+        db = try SQLiteConnection(path: path)
+        try db.execute("PRAGMA journal_mode = WAL")
+        try db.execute("PRAGMA synchronous = NORMAL")
+        try Migrations.run(on: db)
+        insert = try db.prepare("""
+            INSERT INTO requests (time_ms, request_id, client, route, provider, model, streamed, outcome, attempt,
+                status, input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
+                ttfb_ms, total_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+    }
+
+    /// Commits `row`, then calls `done` with the outcome on `callbackQueue`.
+    public func record(_ row: LedgerRow, callbackQueue: DispatchQueue,
+                       done: @escaping @Sendable (SQLiteError?) -> Void) {
+        queue.async { [self] in
+            var failure: SQLiteError?
+            do throws(SQLiteError) {
+                try insert.run(values(row))
+            } catch {
+                failure = error
+            }
+            let outcome = failure
+            callbackQueue.async { done(outcome) }
+        }
+    }
+
+    /// Commits `row` and waits for it.
+    public func recordNow(_ row: LedgerRow) throws(SQLiteError) {
+        let result: Result<Void, SQLiteError> = queue.sync {
+            do throws(SQLiteError) {
+                try insert.run(values(row))
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
+    public func allRows() throws(SQLiteError) -> [LedgerRow] {
+        let result: Result<[[SQLiteStatement.Value]], SQLiteError> = queue.sync {
+            do throws(SQLiteError) {
+                return .success(try db.prepare("""
+                    SELECT time_ms, request_id, client, route, provider, model, streamed, outcome, attempt, status,
+                        input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
+                        ttfb_ms, total_ms FROM requests ORDER BY id
+                    """).rows())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get().map { r in
+            LedgerRow(timeMs: r[0].int, requestID: r[1].text, client: r[2].optionalText, route: r[3].text,
+                      provider: r[4].text, model: r[5].text, streamed: r[6].int != 0, outcome: r[7].text,
+                      attempt: Int(r[8].int), status: Int(r[9].int),
+                      usage: Usage(promptTokens: Int(r[10].int), completionTokens: Int(r[12].int),
+                                   cachedTokens: Int(r[11].int), reasoningTokens: Int(r[13].int)),
+                      tokensEstimated: r[14].int != 0, costUSD: r[15].double, ttfbMs: r[16].optionalDouble,
+                      totalMs: r[17].double)
+        }
+    }
+
+    private func values(_ row: LedgerRow) -> [SQLiteStatement.Value] {
+        [
+            .int(row.timeMs), .text(row.requestID), row.client.map { .text($0) } ?? .null, .text(row.route),
+            .text(row.provider), .text(row.model), .int(row.streamed ? 1 : 0), .text(row.outcome),
+            .int(Int64(row.attempt)), .int(Int64(row.status)), .int(Int64(row.usage.promptTokens)),
+            .int(Int64(row.usage.cachedTokens)), .int(Int64(row.usage.completionTokens)),
+            .int(Int64(row.usage.reasoningTokens)), .int(row.tokensEstimated ? 1 : 0), .double(row.costUSD),
+            row.ttfbMs.map { .double($0) } ?? .null, .double(row.totalMs),
+        ]
+    }
+}
+
+extension SQLiteStatement.Value {
+    var int: Int64 {
+        switch self {
+        case .int(let v): v
+        case .double(let v): Int64(v)
+        default: 0
+        }
+    }
+    var double: Double {
+        switch self {
+        case .double(let v): v
+        case .int(let v): Double(v)
+        default: 0
+        }
+    }
+    var text: String { if case .text(let s) = self { s } else { "" } }
+    var optionalText: String? { if case .text(let s) = self { s } else { nil } }
+    var optionalDouble: Double? {
+        switch self {
+        case .double(let v): v
+        case .int(let v): Double(v)
+        default: nil
+        }
+    }
+}

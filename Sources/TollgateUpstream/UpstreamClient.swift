@@ -1,0 +1,327 @@
+import CCurl
+import CShims
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import TollgateCore
+
+/// The upstream HTTP client of one event loop: a curl multi handle whose sockets and timer
+/// are DispatchSources on the loop's queue (no polling thread). Connections to an upstream
+/// stay in the multi handle's cache and are reused. Lives on `queue`; call it only there.
+public final class UpstreamClient {
+    public let queue: DispatchQueue
+    let multi: UnsafeMutableRawPointer
+    private var timer: (any DispatchSourceTimer)?
+    private var watches: [Int32: SocketWatch] = [:]
+    /// Sockets curl opened through our callback; we close them when curl asks.
+    private var ownedSockets: Set<Int32> = []
+    private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Depth of calls into curl; while non-zero, curl's multi API must not be re-entered.
+    private var curlDepth = 0
+    private var kickScheduled = false
+
+    private static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
+
+    public init(queue: DispatchQueue) {
+        _ = Self.globalInit
+        self.queue = queue
+        multi = curl_multi_init()
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = tg_curl_multi_setopt_socket(multi, { _, fd, what, userp, _ in
+            Unmanaged<UpstreamClient>.fromOpaque(userp!).takeUnretainedValue().socketCallback(fd: fd, what: what)
+            return 0
+        }, me)
+        _ = tg_curl_multi_setopt_timer(multi, { _, ms, userp in
+            Unmanaged<UpstreamClient>.fromOpaque(userp!).takeUnretainedValue().timerCallback(ms: ms)
+            return 0
+        }, me)
+        _ = tg_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.setEventHandler { [unowned self] in drive(socket: tg_curl_socket_timeout(), events: 0) }
+        timer.schedule(deadline: .distantFuture)
+        timer.resume()
+        self.timer = timer
+    }
+
+    /// Transfers in progress.
+    public var activeTransfers: Int { transfers.count }
+
+    /// Closes every transfer and connection. Call on the queue before dropping the client.
+    public func close() {
+        for transfer in Array(transfers.values) { transfer.cancel() }
+        timer?.cancel()
+        timer = nil
+        curl_multi_cleanup(multi)
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles.removeAll()
+    }
+
+    // MARK: starting and removing transfers
+
+    /// Starts `request`; the delegate hears the head, each piece of body and the end.
+    public func start(_ request: UpstreamRequest, delegate: any UpstreamTransferDelegate) -> UpstreamTransfer {
+        dispatchPrecondition(condition: .onQueue(queue))
+        let easy = idleHandles.popLast() ?? curl_easy_init()!
+        let transfer = UpstreamTransfer(easy: easy, client: self, delegate: delegate)
+        configure(easy, for: request, transfer: transfer)
+        transfers[easy] = transfer
+        if curlDepth > 0 {
+            // Inside a curl callback: curl may not be re-entered; add it right after.
+            let box = LoopBound((self, transfer))
+            queue.async {
+                let (client, transfer) = box.value
+                guard transfer.state == .running else { return }
+                client.add(transfer)
+            }
+        } else {
+            add(transfer)
+        }
+        return transfer
+    }
+
+    private func add(_ transfer: UpstreamTransfer) {
+        let rc = curl_multi_add_handle(multi, transfer.easy)
+        if rc != CURLM_OK {
+            transfers[transfer.easy] = nil
+            transfer.finished(code: CURLE_FAILED_INIT)
+            recycle(transfer.easy)
+            return
+        }
+        // Drive curl at once instead of waiting for a 0 ms timer: it often connects
+        // (or reuses a connection) and sends the request inside this call.
+        drive(socket: tg_curl_socket_timeout(), events: 0)
+    }
+
+    /// Takes a cancelled transfer out of the multi handle (deferred while inside curl).
+    func remove(_ transfer: UpstreamTransfer) {
+        guard transfers[transfer.easy] === transfer else { return }
+        if curlDepth > 0 {
+            let box = LoopBound((self, transfer))
+            queue.async { box.value.0.remove(box.value.1) }
+            return
+        }
+        transfers[transfer.easy] = nil
+        curl_multi_remove_handle(multi, transfer.easy)
+        recycle(transfer.easy)
+    }
+
+    private func recycle(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+    }
+
+    private func configure(_ easy: UnsafeMutableRawPointer, for request: UpstreamRequest, transfer: UpstreamTransfer) {
+        let me = Unmanaged.passUnretained(transfer).toOpaque()
+        let client = Unmanaged.passUnretained(self).toOpaque()
+        _ = tg_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        _ = tg_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = tg_curl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = tg_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = tg_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeoutSeconds * 1000))
+        _ = tg_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeoutSeconds * 1000))
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me)
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        _ = tg_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
+            let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+            let n = size * count
+            return transfer.receivedBody(UnsafeRawBufferPointer(start: data, count: n)) ? n : 0
+        }
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
+        _ = tg_curl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
+            let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata!).takeUnretainedValue()
+            let n = size * count
+            transfer.receivedHeaderLine(UnsafeRawBufferPointer(start: data, count: n))
+            return n
+        }
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
+        _ = tg_curl_easy_setopt_opensocket(easy, { clientp, _, address in
+            let client = Unmanaged<UpstreamClient>.fromOpaque(clientp!).takeUnretainedValue()
+            guard let address else { return -1 }
+            return client.openSocket(address)
+        }, client)
+        _ = tg_curl_easy_setopt_closesocket(easy, { clientp, fd in
+            Unmanaged<UpstreamClient>.fromOpaque(clientp!).takeUnretainedValue().closeSocket(fd)
+            return 0
+        }, client)
+
+        switch request.method {
+        case "GET":
+            _ = tg_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        default:
+            _ = tg_curl_easy_setopt_long(easy, CURLOPT_POST, 1)
+            _ = tg_curl_easy_setopt_offt(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+            request.body.withUnsafeBufferPointer { buffer in
+                // COPYPOSTFIELDS copies the bytes, so the body need not outlive this call.
+                let pointer = UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer)
+            }
+            if request.method != "POST" {
+                _ = tg_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
+            }
+        }
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in request.headers {
+            list = curl_slist_append(list, "\(name): \(value)")
+        }
+        // curl would otherwise send `Expect: 100-continue` for larger bodies and wait a round trip.
+        list = curl_slist_append(list, "Expect:")
+        transfer.headerList = list
+        _ = tg_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+
+        if let sigv4 = request.awsSigV4, let credentials = request.awsCredentials {
+            _ = tg_curl_easy_setopt_string(easy, CURLOPT_AWS_SIGV4, sigv4)
+            _ = tg_curl_easy_setopt_string(easy, CURLOPT_USERNAME, credentials.accessKey)
+            _ = tg_curl_easy_setopt_string(easy, CURLOPT_PASSWORD, credentials.secretKey)
+        }
+    }
+
+    // MARK: driving curl
+
+    private func drive(socket: curl_socket_t, events: Int32) {
+        var running: Int32 = 0
+        curlDepth += 1
+        curl_multi_socket_action(multi, socket, events, &running)
+        curlDepth -= 1
+        collectFinished()
+    }
+
+    private func collectFinished() {
+        var pending: Int32 = 0
+        while let message = curl_multi_info_read(multi, &pending) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            guard let transfer = transfers.removeValue(forKey: easy) else { continue }
+            curl_multi_remove_handle(multi, easy)
+            transfer.finished(code: code)
+            recycle(easy)
+        }
+    }
+
+    private func timerCallback(ms: Int) {
+        guard let timer else { return }
+        if ms < 0 {
+            timer.schedule(deadline: .distantFuture)
+        } else {
+            timer.schedule(deadline: .now() + .milliseconds(ms))
+        }
+    }
+
+    // MARK: sockets
+
+    private func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
+        let fd = tg_socket_cloexec(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+        if fd >= 0 { ownedSockets.insert(fd) }
+        return fd
+    }
+
+    private func closeSocket(_ fd: Int32) {
+        ownedSockets.remove(fd)
+        if let watch = watches.removeValue(forKey: fd) {
+            watch.cancel { Glibc.close(fd) }
+        } else {
+            Glibc.close(fd)
+        }
+    }
+
+    private func socketCallback(fd: Int32, what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            guard let watch = watches[fd] else { return }
+            if ownedSockets.contains(fd) {
+                // The connection may go back to curl's cache: keep its sources, just stop watching.
+                watch.want(read: false, write: false)
+            } else {
+                watches[fd] = nil
+                watch.cancel {}
+            }
+            return
+        }
+        let watch: SocketWatch
+        if let existing = watches[fd] {
+            watch = existing
+        } else {
+            watch = SocketWatch(fd: fd, queue: queue) { [unowned self] events in drive(socket: fd, events: events) }
+            watches[fd] = watch
+        }
+        watch.want(read: what == CURL_POLL_IN || what == CURL_POLL_INOUT,
+                   write: what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+    }
+}
+
+/// Read and write DispatchSources for one upstream socket, suspended when curl does not
+/// need them. Lives on the client's queue.
+final class SocketWatch {
+    let fd: Int32
+    let queue: DispatchQueue
+    let onEvent: (Int32) -> Void
+    private var readSource: (any DispatchSourceRead)?
+    private var writeSource: (any DispatchSourceWrite)?
+    private var reading = false
+    private var writing = false
+    private var openSources = 0
+    private var onClosed: (() -> Void)?
+    private var cancelled = false
+
+    init(fd: Int32, queue: DispatchQueue, onEvent: @escaping (Int32) -> Void) {
+        self.fd = fd
+        self.queue = queue
+        self.onEvent = onEvent
+    }
+
+    func want(read: Bool, write: Bool) {
+        guard !cancelled else { return }
+        if read, readSource == nil {
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [unowned self] in onEvent(Int32(CURL_CSELECT_IN)) }
+            source.setCancelHandler { [self] in sourceCancelled() }
+            openSources += 1
+            readSource = source
+        }
+        if write, writeSource == nil {
+            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [unowned self] in onEvent(Int32(CURL_CSELECT_OUT)) }
+            source.setCancelHandler { [self] in sourceCancelled() }
+            openSources += 1
+            writeSource = source
+        }
+        if read != reading, let readSource {
+            reading = read
+            if read { readSource.resume() } else { readSource.suspend() }
+        }
+        if write != writing, let writeSource {
+            writing = write
+            if write { writeSource.resume() } else { writeSource.suspend() }
+        }
+    }
+
+    /// Cancels both sources; `closed` runs once libdispatch has let go of the fd.
+    func cancel(then closed: @escaping () -> Void) {
+        guard !cancelled else { return }
+        cancelled = true
+        onClosed = closed
+        if openSources == 0 {
+            closed()
+            return
+        }
+        if let readSource {
+            readSource.cancel()
+            if !reading { readSource.resume() }
+        }
+        if let writeSource {
+            writeSource.cancel()
+            if !writing { writeSource.resume() }
+        }
+    }
+
+    private func sourceCancelled() {
+        openSources -= 1
+        if openSources == 0 {
+            readSource = nil
+            writeSource = nil
+            onClosed?()
+            onClosed = nil
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import CCurl
+import CShims
+import Dispatch
+import TollgateCore
+
+/// Receives a transfer's events, on the loop's queue, as the bytes arrive.
+public protocol UpstreamTransferDelegate: AnyObject {
+    func transferDidReceiveHead(_ transfer: UpstreamTransfer, status: Int, headers: HTTPHeaders)
+    func transferDidReceive(_ transfer: UpstreamTransfer, bytes: UnsafeRawBufferPointer)
+    /// The transfer ended: `error` is nil when the whole response arrived.
+    func transferDidComplete(_ transfer: UpstreamTransfer, error: UpstreamError?)
+}
+
+/// One upstream HTTP exchange on a curl easy handle. Lives on its client's loop queue.
+public final class UpstreamTransfer {
+    let easy: UnsafeMutableRawPointer
+    unowned let client: UpstreamClient
+    weak var delegate: (any UpstreamTransferDelegate)?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    let errorBuffer: UnsafeMutablePointer<CChar>
+    public private(set) var status = 0
+    public private(set) var headers = HTTPHeaders()
+    private var headDelivered = false
+    public private(set) var bytesReceived = 0
+    /// Monotonic nanoseconds: start, and when the response head arrived.
+    public let startedAt: UInt64
+    public private(set) var firstByteAt: UInt64 = 0
+    var state: State = .running
+
+    enum State { case running, cancelled, done }
+
+    init(easy: UnsafeMutableRawPointer, client: UpstreamClient, delegate: any UpstreamTransferDelegate) {
+        self.easy = easy
+        self.client = client
+        self.delegate = delegate
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        startedAt = DispatchTime.now().uptimeNanoseconds
+    }
+
+    deinit {
+        errorBuffer.deallocate()
+        if let headerList { curl_slist_free_all(headerList) }
+    }
+
+    public var isRunning: Bool { state == .running }
+
+    /// Stops the transfer now; the delegate hears nothing more. Safe to call from any delegate callback.
+    public func cancel() {
+        guard state == .running else { return }
+        state = .cancelled
+        client.remove(self)
+    }
+
+    // MARK: curl callbacks (called inside curl_multi_socket_action, on the loop's queue)
+
+    func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
+        guard state == .running else { return }
+        var text = String(decoding: line, as: UTF8.self)
+        while let last = text.last, last == "\n" || last == "\r" { text.removeLast() }
+        if text.hasPrefix("HTTP/") {
+            let parts = text.split(separator: " ", maxSplits: 2)
+            status = parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
+            headers = HTTPHeaders()
+            return
+        }
+        if text.isEmpty {
+            if status >= 200 { deliverHead() }
+            return
+        }
+        guard let colon = text.firstIndex(of: ":") else { return }
+        let name = String(text[..<colon])
+        let value = String(text[text.index(after: colon)...].trimmingWhitespaceASCII())
+        headers.add(name, value)
+    }
+
+    func receivedBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard state == .running else { return false }
+        if !headDelivered { deliverHead() }
+        bytesReceived += bytes.count
+        delegate?.transferDidReceive(self, bytes: bytes)
+        return state == .running
+    }
+
+    private func deliverHead() {
+        guard !headDelivered else { return }
+        headDelivered = true
+        firstByteAt = DispatchTime.now().uptimeNanoseconds
+        delegate?.transferDidReceiveHead(self, status: status, headers: headers)
+    }
+
+    func finished(code: CURLcode) {
+        guard state == .running else { return }
+        state = .done
+        let error: UpstreamError?
+        if code == CURLE_OK {
+            if !headDelivered { deliverHead() }
+            error = nil
+        } else {
+            error = UpstreamError(code: code, detail: String(cString: errorBuffer))
+        }
+        delegate?.transferDidComplete(self, error: error)
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import TollgateCore
+import TollgateGateway
+import TollgateWire
+
+/// Reads, validates and resolves a config file; errors name the file, key and problem.
+enum ConfigLoader {
+    struct Loaded {
+        var snapshot: GatewaySnapshot
+        var warnings: [String]
+    }
+
+    static func load(path: String, listenOverride: String? = nil) throws -> Loaded {
+        guard let bytes = readWholeFile(path) else {
+            throw ValidationError("cannot read config file \(path)")
+        }
+        do {
+            var config = try Config.parse(bytes)
+            if let listenOverride {
+                guard let address = ListenAddress.parse(listenOverride) else {
+                    throw ConfigError(key: "--listen", problem: "expected HOST:PORT, got \"\(listenOverride)\"")
+                }
+                config.listen = address
+            }
+            let resolved = try WireRegistry.resolve(config, environment: ProcessInfo.processInfo.environment)
+            return Loaded(snapshot: GatewaySnapshot(config: config, providers: resolved.providers),
+                          warnings: resolved.warnings)
+        } catch let error as ConfigError {
+            throw ValidationError("invalid config \(path): \(error)")
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,2 @@
+// Entry point: everything runs in ordinary functions (top-level closures would be @MainActor).
+TollgateCommand.main()
