@@ -13,8 +13,8 @@ let package = Package(
         .executable(name: "tollgate", targets: ["tollgate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // System libraries (Debian: libcurl4-openssl-dev, libsqlite3-dev, libsystemd-dev).
@@ -49,6 +49,8 @@ let package = Package(
                           swiftSettings: swiftSettings),
 
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateWireTests", dependencies: ["TollgateWire", "TollgateCore"],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateCore"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateGatewayTests",

@@ -22,6 +22,8 @@ extension Config {
     static let providerKeys: Set<String> = [
         "type", "base_url", "protocol", "auth", "api_key", "priority", "models", "headers",
         "timeout_seconds", "connect_timeout_seconds",
+        // type-specific
+        "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
     ]
     static let logLevels: Set<String> = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 

@@ -66,11 +66,12 @@ final class ChatRelay: UpstreamTransferDelegate {
         next += 1
         current = candidate
         let context = ChatContext(upstreamModel: candidate.model, stream: input.stream,
-                                  clientWantsUsage: clientWantsUsage, provider: candidate.provider)
+                                  clientWantsUsage: clientWantsUsage, provider: candidate.provider,
+                                  maxOutputTokens: nil, requestID: requestID, created: Int(wallClockMilliseconds() / 1000))
         self.context = context
         let request: UpstreamRequest
         do {
-            request = try candidate.provider.upstreamRequest(for: input, context: context)
+            request = try candidate.provider.upstreamRequest(for: acceptedInput(for: candidate), context: context)
         } catch {
             // The request cannot be expressed for this provider: that is the client's problem.
             return finish(error: error)
@@ -80,6 +81,21 @@ final class ChatRelay: UpstreamTransferDelegate {
         upstreamStatus = 0
         upstreamHeaders = HTTPHeaders()
         transfer = client.start(request, delegate: self)
+    }
+
+    /// The request without the parameters the candidate's protocol cannot carry (each named in a warning).
+    private func acceptedInput(for candidate: Candidate) -> ChatRequestInput {
+        guard let accepted = candidate.provider.chat.acceptedParameters, case .object(var object) = input.json else {
+            return input
+        }
+        let dropped = object.keys.filter { !accepted.contains($0) }
+        guard !dropped.isEmpty else { return input }
+        for key in dropped { object[key] = nil }
+        gateway.logger.warning("dropped parameters \(dropped.joined(separator: ", ")) not supported by \(candidate.provider.chat.name) (provider \(candidate.provider.name))",
+                               metadata: ["request_id": "\(requestID)"])
+        var copy = input
+        copy.json = .object(object)
+        return copy
     }
 
     /// Records a failed attempt and moves on when the failure is the provider's, not the request's.

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 import TollgateCore
@@ -125,7 +126,7 @@ public final class Gateway: HTTPHandler, Sendable {
         let status = response.isClientGone && !response.isFinished ? 499 : response.status
         var line = "\(response.request.method) \(response.request.path) model=\(model ?? "-") provider=\(provider ?? "-") status=\(status) duration=\(formatMs(elapsed))"
         if attempts > 1 { line += " attempts=\(attempts)" }
-        if let error { line += " error=\"\(error.prefix(300))\"" }
+        if let error { line += " error=\"\(error.prefix(300).replacingOccurrences(of: "\"", with: "'"))\"" }
         var metadata: Logger.Metadata = ["status": "\(status)"]
         if let requestID { metadata["request_id"] = "\(requestID)" }
         if let provider { metadata["provider"] = "\(provider)" }

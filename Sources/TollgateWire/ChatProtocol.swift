@@ -8,12 +8,22 @@ public struct ChatContext: Sendable {
     /// The client asked for a usage chunk (`stream_options.include_usage`).
     public var clientWantsUsage: Bool
     public var provider: ResolvedProvider
+    /// The model's largest output in tokens, from the catalog (Anthropic requires max_tokens).
+    public var maxOutputTokens: Int?
+    /// Used in synthesized chunk and completion ids.
+    public var requestID: String
+    /// Unix seconds, for `created` fields the provider does not supply.
+    public var created: Int
 
-    public init(upstreamModel: String, stream: Bool, clientWantsUsage: Bool, provider: ResolvedProvider) {
+    public init(upstreamModel: String, stream: Bool, clientWantsUsage: Bool, provider: ResolvedProvider,
+                maxOutputTokens: Int? = nil, requestID: String = "tollgate", created: Int = 0) {
         self.upstreamModel = upstreamModel
         self.stream = stream
         self.clientWantsUsage = clientWantsUsage
         self.provider = provider
+        self.maxOutputTokens = maxOutputTokens
+        self.requestID = requestID
+        self.created = created
     }
 }
 
@@ -66,8 +76,9 @@ public protocol ChatStreamDecoder {
 public protocol ChatProtocol: Sendable {
     /// The registry name (`openai_chat`, ...).
     var name: String { get }
-    /// The OpenAI request parameters this protocol can carry; others are dropped with a warning.
-    var acceptedParameters: Set<String> { get }
+    /// The OpenAI request parameters this protocol can carry; the gateway drops any other
+    /// (with a warning naming it) before `encode`. nil: everything passes through.
+    var acceptedParameters: Set<String>? { get }
     func encode(_ request: ChatRequestInput, context: ChatContext) throws(GatewayError) -> UpstreamRequest
     func decodeResponse(status: Int, headers: HTTPHeaders, body: [UInt8], context: ChatContext) throws(GatewayError) -> ChatResult
     func makeStreamDecoder(context: ChatContext) -> any ChatStreamDecoder

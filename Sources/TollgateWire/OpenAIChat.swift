@@ -8,9 +8,12 @@ public struct OpenAIChat: ChatProtocol {
     public let path = "/chat/completions"
     public init() {}
 
-    /// OpenAI's documented request parameters. Other fields (vendor extensions such as vLLM's
-    /// `top_k`) still pass through: the upstream speaks this protocol's dialect natively.
-    public let acceptedParameters: Set<String> = [
+    /// Everything passes through: the upstream speaks this dialect natively, and vendor
+    /// extensions (vLLM's `top_k`, OpenRouter's `provider`) are the client's to send.
+    public let acceptedParameters: Set<String>? = nil
+
+    /// OpenAI's documented request parameters, for protocols that translate from them.
+    public static let standardParameters: Set<String> = [
         "model", "messages", "stream", "stream_options", "temperature", "top_p", "n", "stop", "max_tokens",
         "max_completion_tokens", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
         "user", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort",
@@ -32,9 +35,7 @@ public struct OpenAIChat: ChatProtocol {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
         headers.add("Accept", context.stream ? "text/event-stream" : "application/json")
-        return UpstreamRequest(url: context.provider.baseURL + path, headers: headers, body: body,
-                               connectTimeoutSeconds: context.provider.connectTimeoutSeconds,
-                               timeoutSeconds: context.provider.timeoutSeconds)
+        return UpstreamRequest(url: context.provider.url(path: path), headers: headers, body: body)
     }
 
     // MARK: response

@@ -34,11 +34,7 @@ struct Serve: ParsableCommand {
         let loaded = try ConfigLoader.load(path: config, listenOverride: listen)
         let snapshot = loaded.snapshot
         let level = Logger.Level(rawValue: logLevel ?? snapshot.config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { _ in PlainLogHandler(level: level) }
         let logger = Logger(label: "tollgate")
         for warning in loaded.warnings { logger.warning("\(warning)") }
 

@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+
+/// Plain lines on stderr: `2026-11-22T20:01:13.123Z info message key=value`.
+/// Used when stderr is not the journal.
+public struct PlainLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    /// Metadata keys printed after the message (the rest stays for structured sinks).
+    public var printedKeys: Set<String> = ["request_id"]
+
+    public init(level: Logger.Level) { logLevel = level }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var text = Self.timestamp() + " " + event.level.rawValue + " " + event.message.description
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        for key in merged.keys.sorted() where printedKeys.contains(key) {
+            text += " \(key)=\(merged[key]!)"
+        }
+        text += "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var seconds = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [Int8](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
+        let base = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let millis = Int(ts.tv_nsec / 1_000_000)
+        return base + "." + (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
+    }
+}
