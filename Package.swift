@@ -48,13 +48,16 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
 
+        .target(name: "TollgateTestSupport", path: "Tests/TollgateTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateWireTests", dependencies: ["TollgateWire", "TollgateCore"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateCore"],
+        .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateCore", "TollgateTestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateGatewayTests",
-                    dependencies: ["TollgateGateway", "TollgateUpstream", "TollgateLedger", "TollgateHTTP", "TollgateCore"],
+                    dependencies: ["TollgateGateway", "TollgateUpstream", "TollgateLedger", "TollgateHTTP", "TollgateCore",
+                                   "TollgateWire", "TollgateTestSupport",
+                                   .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

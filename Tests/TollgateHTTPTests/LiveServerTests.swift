@@ -1,0 +1,207 @@
+import Dispatch
+import Foundation
+import Testing
+import TollgateCore
+import TollgateTestSupport
+@testable import TollgateHTTP
+
+/// Answers `/echo` with what it received, `/later` after a short delay, `/stream` as chunks.
+final class EchoHandler: HTTPHandler, @unchecked Sendable {
+    func handle(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "text/plain")
+        switch request.path {
+        case "/later":
+            let box = LoopBound(response)
+            let fixed = headers
+            response.loop.queue.asyncAfter(deadline: .now() + .milliseconds(50)) {
+                box.value.respond(status: 200, headers: fixed, body: Array("later".utf8))
+            }
+        case "/stream":
+            response.startStream(status: 200, headers: headers)
+            for part in ["one", "two", "three"] { response.writeChunk(Array(part.utf8)) }
+            response.endStream()
+        default:
+            let text = "\(request.method) \(request.target) \(request.body.count) " + String(decoding: request.body, as: UTF8.self)
+            response.respond(status: 200, headers: headers, body: Array(text.utf8))
+        }
+    }
+}
+
+/// Starts a server on 127.0.0.1:0 with `settings`; stops it when the test ends.
+final class LiveServer {
+    let server: HTTPServer
+    let port: UInt16
+
+    init(settings: ServerSettings = ServerSettings(), loops: Int = 2) throws {
+        server = HTTPServer(settings: settings, loops: loops, handler: EchoHandler())
+        port = try server.start(listen: ListenAddress(host: "127.0.0.1", port: 0))
+    }
+
+    deinit { server.shutdown() }
+
+    func client(timeout: Double = 5) throws -> RawClient { try RawClient(port: port, timeout: timeout) }
+}
+
+@Suite struct LiveServerTests {
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() throws {
+        let live = try LiveServer()
+        let client = try live.client()
+        for i in 0..<3 {
+            try client.send(postRequest("/echo", json: "{\"n\":\(i)}"))
+            let response = try client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "POST /echo 7 {\"n\":\(i)}")
+            #expect(response.header("Connection") == "keep-alive")
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        let live = try LiveServer()
+        let client = try live.client()
+        // The first answer is delayed; the others must still come after it.
+        try client.send("GET /later HTTP/1.1\r\nHost: a\r\n\r\nGET /echo?2 HTTP/1.1\r\nHost: a\r\n\r\n"
+            + postRequest("/echo", json: "3") + "GET /stream HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try client.readResponse().text == "later")
+        #expect(try client.readResponse().text == "GET /echo?2 0 ")
+        #expect(try client.readResponse().text == "POST /echo 1 3")
+        let streamed = try client.readResponse()
+        #expect(streamed.text == "onetwothree")
+        #expect(streamed.header("Transfer-Encoding") == "chunked")
+    }
+
+    @Test func chunkedRequestBodyAndExpectContinue() throws {
+        let live = try LiveServer()
+        let client = try live.client()
+        try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n")
+        #expect(try client.readResponse().text == "POST /echo 6 abcdef")
+
+        try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        let interim = try client.readHead()
+        #expect(interim.status == 100)
+        try client.send("hello")
+        #expect(try client.readResponse().text == "POST /echo 5 hello")
+    }
+
+    @Test func connectionCloseIsHonoured() throws {
+        let live = try LiveServer()
+        let client = try live.client()
+        try client.send("GET /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.header("Connection") == "close")
+        #expect(client.isClosedByServer())
+    }
+
+    @Test func malformedRequestGets400AndClose() throws {
+        let live = try LiveServer()
+        let client = try live.client()
+        try client.send("HELLO THERE\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 400)
+        #expect(response.errorType == "invalid_request_error")
+        #expect(response.errorMessage?.contains("Malformed HTTP request") == true)
+        #expect(client.isClosedByServer())
+    }
+
+    @Test func oversizedHeadersGet431() throws {
+        var settings = ServerSettings()
+        settings.maxHeaderBytes = 1024
+        let live = try LiveServer(settings: settings)
+        let client = try live.client()
+        try client.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "x", count: 4000) + "\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 431)
+        #expect(response.json?["error"] != nil)
+    }
+
+    @Test func oversizedBodyGets413WithoutSendingIt() throws {
+        var settings = ServerSettings()
+        settings.maxBodyBytes = 1000
+        let live = try LiveServer(settings: settings)
+        let client = try live.client()
+        try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 413)
+        #expect(response.errorMessage?.contains("1000") == true)
+        #expect(client.isClosedByServer())
+    }
+
+    @Test func unsupportedTransferCodingGets501() throws {
+        let live = try LiveServer()
+        let client = try live.client()
+        try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n")
+        #expect(try client.readResponse().status == 501)
+    }
+
+    @Test func slowHeadersTimeOutWith408() throws {
+        var settings = ServerSettings()
+        settings.headerTimeoutSeconds = 0.3
+        let live = try LiveServer(settings: settings)
+        let client = try live.client()
+        try client.send("GET /echo HTTP/1.1\r\nHost: a\r\n")  // never finishes the head
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(client.isClosedByServer())
+    }
+
+    @Test func slowBodyTimesOutWith408() throws {
+        var settings = ServerSettings()
+        settings.bodyTimeoutSeconds = 0.3
+        let live = try LiveServer(settings: settings)
+        let client = try live.client()
+        try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly a little")
+        #expect(try client.readResponse().status == 408)
+    }
+
+    @Test func idleConnectionsAreClosed() throws {
+        var settings = ServerSettings()
+        settings.idleTimeoutSeconds = 0.3
+        let live = try LiveServer(settings: settings)
+        let client = try live.client()
+        try client.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(client.isClosedByServer())
+    }
+
+    @Test func connectionLimitAnswers503() throws {
+        var settings = ServerSettings()
+        settings.maxConnections = 2
+        let live = try LiveServer(settings: settings)
+        let first = try live.client()
+        let second = try live.client()
+        // Make sure both are accepted and counted before the third arrives.
+        for c in [first, second] {
+            try c.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try c.readResponse().status == 200)
+        }
+        let third = try live.client()
+        let refused = try third.readResponse()
+        #expect(refused.status == 503)
+        #expect(refused.json?["error"] != nil)
+        // The first two keep working.
+        try first.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try first.readResponse().status == 200)
+    }
+
+    @Test func manyConcurrentClients() async throws {
+        let live = try LiveServer()
+        let port = live.port
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<32 {
+                group.addTask {
+                    let client = try RawClient(port: port)
+                    var ok = 0
+                    for j in 0..<10 {
+                        try client.send(postRequest("/echo", json: "\(i)-\(j)"))
+                        if try client.readResponse().text.hasSuffix("\(i)-\(j)") { ok += 1 }
+                    }
+                    return ok
+                }
+            }
+            var total = 0
+            for try await ok in group { total += ok }
+            #expect(total == 320)
+        }
+        #expect(live.server.openConnections <= 32)
+    }
+}
