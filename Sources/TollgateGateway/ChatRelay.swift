@@ -331,14 +331,14 @@ final class ChatRelay: UpstreamTransferDelegate {
             h.add("x-tollgate-provider", current.provider.name)
             h.add("x-tollgate-model", current.model)
         }
-        h.add("x-tollgate-attempts", String(attempts.count + 1))
+        h.add("x-tollgate-attempts", String(next))
         h.add("x-tollgate-request-id", requestID)
         return h
     }
 
     private func logDone(status: Int, error: String? = nil) {
         gateway.logRequest(response, model: input.model, provider: current?.provider.name,
-                           attempts: max(1, attempts.count + (status < 400 ? 1 : 0)), error: error,
+                           attempts: next, error: error,
                            requestID: requestID)
     }
 

@@ -56,8 +56,10 @@ public final class UpstreamTransfer {
 
     func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
         guard state == .running else { return }
-        var text = String(decoding: line, as: UTF8.self)
-        while let last = text.last, last == "\n" || last == "\r" { text.removeLast() }
+        var length = line.count
+        while length > 0, line[length - 1] == 0x0A || line[length - 1] == 0x0D { length -= 1 }
+        // Trimmed as bytes: Swift's "\r\n" is a single Character.
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<length]), as: UTF8.self)
         if text.hasPrefix("HTTP/") {
             let parts = text.split(separator: " ", maxSplits: 2)
             status = parts.count >= 2 ? Int(parts[1]) ?? 0 : 0

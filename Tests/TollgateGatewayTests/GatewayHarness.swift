@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import TollgateCore
+import TollgateGateway
+import TollgateHTTP
+import TollgateLedger
+import TollgateTestSupport
+import TollgateWire
+
+/// A live tollgate (gateway + HTTP server + ledger) on 127.0.0.1:0, configured from JSON.
+final class GatewayHarness {
+    let server: HTTPServer
+    let gateway: Gateway
+    let ledger: Ledger
+    let port: UInt16
+    let directory: URL
+
+    init(config json: String, environment: [String: String] = [:], settings: ((inout ServerSettings) -> Void)? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var config = try Config.parse(Array(json.utf8))
+        settings?(&config.server)
+        let resolved = try WireRegistry.resolve(config, environment: environment)
+        ledger = try Ledger(path: directory.appendingPathComponent("ledger.sqlite").path)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        gateway = Gateway(snapshot: GatewaySnapshot(config: config, providers: resolved.providers), ledger: ledger,
+                          logger: logger)
+        server = HTTPServer(settings: config.server, loops: 2, handler: gateway)
+        port = try server.start(listen: ListenAddress(host: "127.0.0.1", port: 0))
+    }
+
+    deinit {
+        server.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func client(timeout: Double = 10) throws -> RawClient { try RawClient(port: port, timeout: timeout) }
+
+    /// Sends one chat request and reads the whole response.
+    func chat(_ body: String, headers: String = "") throws -> TestResponse {
+        let client = try client()
+        try client.send(postRequest("/v1/chat/completions", json: body, extraHeaders: headers))
+        return try client.readResponse()
+    }
+
+    /// A config with one provider per (name, upstream) pair, in order, each listing `models`.
+    static func config(_ providers: [(name: String, url: String, models: [String])], routes: String = "{}") -> String {
+        let entries = providers.enumerated().map { i, p in
+            #""\#(p.name)": {"type": "openai_compatible", "base_url": "\#(p.url)", "api_key": "key-\#(p.name)", "priority": \#(i + 1), "models": [\#(p.models.map { "\"\($0)\"" }.joined(separator: ","))]}"#
+        }
+        return #"{"listen": "127.0.0.1:0", "ledger": "unused.sqlite", "providers": {\#(entries.joined(separator: ","))}, "routes": \#(routes)}"#
+    }
+
+    /// Waits until the ledger holds `count` rows (they are written on the ledger's queue).
+    func ledgerRows(atLeast count: Int, timeout: Double = 5) throws -> [LedgerRow] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var rows = try ledger.allRows()
+        while rows.count < count, Date() < deadline {
+            usleep(10_000)
+            rows = try ledger.allRows()
+        }
+        return rows
+    }
+}
+
+/// A chat request body.
+func chatBody(model: String, stream: Bool = false, content: String = "hi", extra: String = "") -> String {
+    #"{"model":"\#(model)","stream":\#(stream),"messages":[{"role":"user","content":"\#(content)"}]\#(extra)}"#
+}
