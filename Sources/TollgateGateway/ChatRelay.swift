@@ -80,7 +80,9 @@ final class ChatRelay: UpstreamTransferDelegate {
         decoder = nil
         upstreamStatus = 0
         upstreamHeaders = HTTPHeaders()
-        transfer = client.start(request, delegate: self)
+        let transfer = client.makeTransfer(request, delegate: self)
+        self.transfer = transfer
+        transfer.start()
     }
 
     /// The request without the parameters the candidate's protocol cannot carry (each named in a warning).
@@ -239,7 +241,8 @@ final class ChatRelay: UpstreamTransferDelegate {
             case .done:
                 if !out.isEmpty { response.writeChunk(out) }
                 out.removeAll()
-                transfer?.cancel()
+                // The transfer reads the rest of the body (the chunked terminator) by itself,
+                // so the upstream connection stays reusable; its events are ignored from here.
                 transfer = nil
                 return endStreamSuccessfully()
             }

@@ -60,13 +60,23 @@ public final class UpstreamClient {
 
     // MARK: starting and removing transfers
 
-    /// Starts `request`; the delegate hears the head, each piece of body and the end.
-    public func start(_ request: UpstreamRequest, delegate: any UpstreamTransferDelegate) -> UpstreamTransfer {
+    /// Prepares a transfer for `request`; nothing is sent until `start(_:)`. The delegate hears
+    /// the head, each piece of body and the end — possibly before `start` returns, because curl
+    /// is driven inline: keep the returned transfer before starting it.
+    public func makeTransfer(_ request: UpstreamRequest, delegate: any UpstreamTransferDelegate) -> UpstreamTransfer {
         dispatchPrecondition(condition: .onQueue(queue))
         let easy = idleHandles.popLast() ?? curl_easy_init()!
         let transfer = UpstreamTransfer(easy: easy, client: self, delegate: delegate)
         configure(easy, for: request, transfer: transfer)
-        transfers[easy] = transfer
+        return transfer
+    }
+
+    /// Starts a transfer made by `makeTransfer`.
+    public func start(_ transfer: UpstreamTransfer) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard transfer.state == .running, !transfer.started else { return }
+        transfer.started = true
+        transfers[transfer.easy] = transfer
         if curlDepth > 0 {
             // Inside a curl callback: curl may not be re-entered; add it right after.
             let box = LoopBound((self, transfer))
@@ -78,7 +88,6 @@ public final class UpstreamClient {
         } else {
             add(transfer)
         }
-        return transfer
     }
 
     private func add(_ transfer: UpstreamTransfer) {
@@ -96,7 +105,11 @@ public final class UpstreamClient {
 
     /// Takes a cancelled transfer out of the multi handle (deferred while inside curl).
     func remove(_ transfer: UpstreamTransfer) {
-        guard transfers[transfer.easy] === transfer else { return }
+        guard transfers[transfer.easy] === transfer else {
+            // Made but never started: the easy handle only needs to go back to the pool.
+            if !transfer.started { recycle(transfer.easy) }
+            return
+        }
         if curlDepth > 0 {
             let box = LoopBound((self, transfer))
             queue.async { box.value.0.remove(box.value.1) }

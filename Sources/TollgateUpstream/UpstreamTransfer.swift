@@ -26,6 +26,7 @@ public final class UpstreamTransfer {
     public let startedAt: UInt64
     public private(set) var firstByteAt: UInt64 = 0
     var state: State = .running
+    var started = false
 
     enum State { case running, cancelled, done }
 
@@ -51,6 +52,9 @@ public final class UpstreamTransfer {
         state = .cancelled
         client.remove(self)
     }
+
+    /// Starts the transfer on its client (see `UpstreamClient.makeTransfer`).
+    public func start() { client.start(self) }
 
     // MARK: curl callbacks (called inside curl_multi_socket_action, on the loop's queue)
 

@@ -194,4 +194,24 @@ import TollgateTestSupport
         #expect(events.first?.contains("\"whole\"") == true)
         #expect(events.last == "[DONE]")
     }
+
+    @Test func manySequentialRequestsWithAHeadThatArrivesBeforeItsBody() throws {
+        // Head and body in separate writes, a moment apart, on a reused upstream connection.
+        let upstream = try FakeUpstream { request, conn in
+            let body = Canned.completion(model: "m")
+            try conn.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            usleep(2_000)
+            try conn.write(body)
+        }
+        let gate = try GatewayHarness(config: GatewayHarness.config([("up", upstream.baseURL, ["m"])]))
+        let client = try gate.client()
+        for stream in [false, true] {
+            for _ in 0..<40 {
+                try client.send(postRequest("/v1/chat/completions", json: chatBody(model: "m", stream: stream)))
+                let response = try client.readResponse()
+                #expect(response.status == 200)
+            }
+        }
+        #expect(upstream.connectionsAccepted <= 2)
+    }
 }

@@ -1,0 +1,62 @@
+# tollgate — `make run` starts the daemon on config.example.json; `make test` runs every test.
+
+SWIFT     ?= swift
+CONFIG    ?= config.example.json
+VENV      := .build/venv
+PY        := $(VENV)/bin/python
+APT_PKGS  := libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config
+BENCH_PKGS := nginx-light wrk curl
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+# Installs a list of Debian packages when any is missing, as root or through sudo.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		echo "installing:$$missing"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+endef
+
+.PHONY: venv-deps deps build release run test test-swift test-sdk bench venv clean
+
+deps:
+	$(call apt_install,$(APT_PKGS))
+	@python3 -c "import venv, ensurepip" 2>/dev/null || $(MAKE) --no-print-directory venv-deps
+
+venv-deps:
+	$(call apt_install,python3-venv)
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: release
+	.build/release/tollgate serve --config $(CONFIG)
+
+# The openai Python SDK, from PyPI, in a venv under .build (used by the end-to-end tests).
+venv: $(VENV)/.installed
+$(VENV)/.installed: Tests/sdk/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
+	touch $@
+
+test: test-swift test-sdk
+
+test-swift: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-sdk: deps venv
+	$(SWIFT) build
+	TOLLGATE_BIN=$(CURDIR)/.build/debug/tollgate $(PY) -m pytest -q Tests/sdk
+
+bench: deps release
+	$(call apt_install,$(BENCH_PKGS))
+	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate bash bench/run.sh
+
+clean:
+	rm -rf .build
