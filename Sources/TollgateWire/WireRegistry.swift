@@ -6,6 +6,7 @@ import TollgateCore
 public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
+        "anthropic_messages": AnthropicMessages(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
@@ -53,6 +54,8 @@ public enum WireRegistry {
                          embedProtocolName: "openai_embed", authName: "azure",
                          requiredFields: ["endpoint", "deployment", "api_version"],
                          notes: "the deployment picks the model"),
+            ProviderType(name: "anthropic", baseURL: "https://api.anthropic.com", protocolName: "anthropic_messages",
+                         authName: "anthropic"),
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
