@@ -6,6 +6,7 @@ import TollgateCore
 public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
+        "google_gemini": GeminiChat(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
