@@ -11,6 +11,7 @@ public enum WireRegistry {
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
         "openai_embed": OpenAIEmbed(),
+        "gemini_embed": GeminiEmbed(),
     ]
 
     public static let authStrategies: [String: any AuthStrategy] = [
@@ -54,6 +55,8 @@ public enum WireRegistry {
                          embedProtocolName: "openai_embed", authName: "azure",
                          requiredFields: ["endpoint", "deployment", "api_version"],
                          notes: "the deployment picks the model"),
+            ProviderType(name: "gemini", baseURL: "https://generativelanguage.googleapis.com", protocolName: "google_gemini",
+                         embedProtocolName: "gemini_embed", authName: "google", notes: "Gemini API (AI Studio) key"),
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
