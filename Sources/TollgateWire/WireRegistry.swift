@@ -7,10 +7,12 @@ public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
         "anthropic_messages": AnthropicMessages(),
+        "google_gemini": GeminiChat(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
         "openai_embed": OpenAIEmbed(),
+        "gemini_embed": GeminiEmbed(),
     ]
 
     public static let authStrategies: [String: any AuthStrategy] = [
@@ -56,6 +58,8 @@ public enum WireRegistry {
                          notes: "the deployment picks the model"),
             ProviderType(name: "anthropic", baseURL: "https://api.anthropic.com", protocolName: "anthropic_messages",
                          authName: "anthropic"),
+            ProviderType(name: "gemini", baseURL: "https://generativelanguage.googleapis.com", protocolName: "google_gemini",
+                         embedProtocolName: "gemini_embed", authName: "google", notes: "Gemini API (AI Studio) key"),
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
