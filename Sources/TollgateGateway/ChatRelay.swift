@@ -205,6 +205,9 @@ final class ChatRelay: UpstreamTransferDelegate {
             return attemptFailed(gatewayError, retryable: transfer.firstByteAt == 0 || upstreamStatus >= 500)
         }
         guard let context else { return }
+        guard upstreamStatus >= 100 else {
+            return attemptFailed(.badGateway("The upstream answered without a valid HTTP status line."), retryable: true)
+        }
         guard (200..<300).contains(upstreamStatus) else {
             let error = context.provider.chat.decodeError(status: upstreamStatus, headers: upstreamHeaders, body: body)
             return attemptFailed(error, retryable: Self.isRetryable(status: upstreamStatus))
