@@ -403,8 +403,10 @@ func makeRequestID() -> String {
 import Glibc
 #endif
 
-func wallClockMilliseconds() -> Double {
+public func wallClockMilliseconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
 }
+
+public func wallClockSeconds() -> Double { wallClockMilliseconds() / 1000 }
