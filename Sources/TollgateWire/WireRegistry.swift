@@ -6,10 +6,12 @@ import TollgateCore
 public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
+        "bedrock_converse": BedrockConverse(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
         "openai_embed": OpenAIEmbed(),
+        "bedrock_embed": BedrockEmbed(),
     ]
 
     public static let authStrategies: [String: any AuthStrategy] = [
@@ -20,6 +22,7 @@ public enum WireRegistry {
         "google": HeaderKeyAuth(name: "google", header: "x-goog-api-key"),
         "anthropic": HeaderKeyAuth(name: "anthropic", header: "x-api-key",
                                    extraHeaders: [("anthropic-version", "2023-06-01")]),
+        "bedrock": BedrockAuth(),
     ]
 
     public static let providerTypes: [String: ProviderType] = {
@@ -53,6 +56,9 @@ public enum WireRegistry {
                          embedProtocolName: "openai_embed", authName: "azure",
                          requiredFields: ["endpoint", "deployment", "api_version"],
                          notes: "the deployment picks the model"),
+            ProviderType(name: "bedrock", baseURL: "https://bedrock-runtime.{region}.amazonaws.com",
+                         protocolName: "bedrock_converse", embedProtocolName: "bedrock_embed", authName: "bedrock",
+                         requiredFields: ["region"], notes: "AWS Bedrock Runtime; a Bedrock API key or an access key pair"),
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
