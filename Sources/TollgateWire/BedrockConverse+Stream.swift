@@ -1,6 +1,44 @@
 import TollgateCore
 
 extension BedrockConverse {
+    /// A whole ConverseStream body as one `chat.completion`, for when the stream was buffered
+    /// instead of relayed.
+    static func completion(fromStream body: [UInt8], context: ChatContext) throws(GatewayError) -> ChatResult {
+        var decoder = StreamDecoder(context: context)
+        let outputs = body.withUnsafeBytes { decoder.feed($0) } + decoder.finish()
+        var text = ""
+        var calls: [(id: JSONValue, name: JSONValue, arguments: String)] = []
+        var finishReason = "stop"
+        var usage: Usage?
+        for output in outputs {
+            switch output {
+            case .error(let error): throw error
+            case .usage(let reported): usage = reported
+            case .done: break
+            case .chunk(let data):
+                guard let choice = (try? JSONValue.parse(data))?["choices"]?[0] else { continue }
+                if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }
+                if let piece = choice["delta"]?["content"]?.stringValue { text += piece }
+                for call in choice["delta"]?["tool_calls"]?.arrayValue ?? [] {
+                    guard let index = call["index"]?.intValue, index <= calls.count else { continue }
+                    if index == calls.count { calls.append((call["id"] ?? "", call["function"]?["name"] ?? "", "")) }
+                    calls[index].arguments += call["function"]?["arguments"]?.stringValue ?? ""
+                }
+            }
+        }
+        guard outputs.last == .done else {
+            throw GatewayError.badGateway("The upstream event stream ended before the answer was complete.",
+                                          code: "upstream_stream_interrupted")
+        }
+        let toolCalls: [JSONValue] = calls.map { call in
+            ["id": call.id, "type": "function",
+             "function": ["name": call.name, "arguments": .string(call.arguments.isEmpty ? "{}" : call.arguments)]]
+        }
+        return ChatResult(body: completion(text: text, calls: toolCalls, finishReason: finishReason, usage: usage,
+                                           context: context),
+                          usage: usage)
+    }
+
     /// ConverseStream's binary event stream → OpenAI `chat.completion.chunk`s.
     ///
     /// Events (`:event-type`): `messageStart`, `contentBlockStart` (tool calls), `contentBlockDelta`

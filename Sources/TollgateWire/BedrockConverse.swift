@@ -16,6 +16,8 @@ import TollgateCore
 /// - `user` goes to `requestMetadata.user` when it fits AWS's character set, else it is dropped.
 /// - `seed`, `n`, `parallel_tool_calls`, penalties and logprobs have no Converse field and are
 ///   not accepted (the gateway drops them with a warning).
+/// - `reasoning_effort` becomes `outputConfig.effort` (`minimal` → `low`); models without effort
+///   support answer with a ValidationException.
 /// - Reasoning text in answers is not forwarded.
 public struct BedrockConverse: ChatProtocol {
     public let name = "bedrock_converse"
@@ -198,7 +200,7 @@ public struct BedrockConverse: ChatProtocol {
 
     /// OpenAI's `arguments` JSON text as the object Converse wants (`{}` when empty or not an object).
     static func toolInput(_ arguments: JSONValue?) -> JSONValue {
-        if case .object? = arguments { return arguments! }
+        if let arguments, case .object = arguments { return arguments }
         guard let text = arguments?.stringValue, let parsed = try? JSONValue.parse(text), case .object = parsed else {
             return [:]
         }
@@ -324,6 +326,9 @@ public struct BedrockConverse: ChatProtocol {
 
     public func decodeResponse(status: Int, headers: HTTPHeaders, body: [UInt8],
                                context: ChatContext) throws(GatewayError) -> ChatResult {
+        if headers["Content-Type"]?.lowercased().hasPrefix("application/vnd.amazon.eventstream") == true {
+            return try Self.completion(fromStream: body, context: context)
+        }
         guard let json = try? JSONValue.parse(body), case .object = json else {
             throw GatewayError.badGateway("The upstream answered HTTP \(status) with a body that is not a JSON object.",
                                           code: "invalid_upstream_response")
@@ -343,18 +348,25 @@ public struct BedrockConverse: ChatProtocol {
                               "function": ["name": use["name"] ?? "", "arguments": .string(arguments)]])
             }
         }
+        let usage = Bedrock.usage(json["usage"])
+        let finishReason = Bedrock.finishReason(json["stopReason"]?.stringValue, sawToolUse: !calls.isEmpty)
+        return ChatResult(body: Self.completion(text: text, calls: calls, finishReason: finishReason, usage: usage,
+                                                context: context),
+                          usage: usage)
+    }
+
+    /// An OpenAI `chat.completion` body.
+    static func completion(text: String, calls: [JSONValue], finishReason: String, usage: Usage?,
+                           context: ChatContext) -> [UInt8] {
         var message = JSONObject([("role", "assistant"), ("content", text.isEmpty && !calls.isEmpty ? .null : .string(text))])
         if !calls.isEmpty { message["tool_calls"] = .array(calls) }
-        let usage = Bedrock.usage(json["usage"])
         var completion = JSONObject([
-            ("id", .string(Self.completionID(context))), ("object", "chat.completion"), ("created", .int(context.created)),
+            ("id", .string(completionID(context))), ("object", "chat.completion"), ("created", .int(context.created)),
             ("model", .string(context.upstreamModel)),
-            ("choices", [["index": 0, "message": .object(message),
-                          "finish_reason": .string(Bedrock.finishReason(json["stopReason"]?.stringValue,
-                                                                        sawToolUse: !calls.isEmpty))]]),
+            ("choices", [["index": 0, "message": .object(message), "finish_reason": .string(finishReason)]]),
         ])
         if let usage { completion["usage"] = usage.openAIJSON }
-        return ChatResult(body: JSONValue.object(completion).serialized(), usage: usage)
+        return JSONValue.object(completion).serialized()
     }
 
     /// Converse answers carry no id; ours derives from the gateway's request id.

@@ -175,6 +175,34 @@ func bedrockProvider(apiKey: String? = nil, accessKeyID: String? = "AKIDEXAMPLE"
         #expect(result.usage == usage)
     }
 
+    @Test func bufferedEventStreamBecomesOneCompletion() throws {
+        let headers = HTTPHeaders([("Content-Type", "application/vnd.amazon.eventstream")])
+        let tool = try BedrockConverse().decodeResponse(status: 200, headers: headers,
+                                                        body: try EventStreamEncoder.stream(fixture: "bedrock/stream-tool.json"),
+                                                        context: context(stream: true))
+        let json = try JSONValue.parse(tool.body)
+        #expect(canonical(json["choices"]?[0] ?? nil) == canonical([
+            "index": 0, "finish_reason": "tool_calls",
+            "message": ["role": "assistant", "content": "Checking.", "tool_calls": [
+                ["id": "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "type": "function",
+                 "function": ["name": "get_weather", "arguments": "{\"city\": \"Paris\"}"]],
+                ["id": "tooluse_2bF0cWq1S0KxPq9cXnWv3w", "type": "function", "function": ["name": "get_time", "arguments": "{}"]],
+            ]],
+        ]))
+        #expect(tool.usage == Usage(promptTokens: 412, completionTokens: 41, cachedTokens: 300))
+
+        let throttled = EventStreamEncoder.event("messageStart", ["role": "assistant"])
+            + EventStreamEncoder.exception("throttlingException", ["message": "slow down"])
+        let error = #expect(throws: GatewayError.self) {
+            try BedrockConverse().decodeResponse(status: 200, headers: headers, body: throttled, context: context(stream: true))
+        }
+        #expect(error?.status == 429)
+        let cut = EventStreamEncoder.event("contentBlockDelta", ["contentBlockIndex": 0, "delta": ["text": "Hi"]])
+        #expect(throws: GatewayError.self) {
+            try BedrockConverse().decodeResponse(status: 200, headers: headers, body: cut, context: context(stream: true))
+        }
+    }
+
     @Test func responseWithoutOutputIsABadGateway() {
         #expect(throws: GatewayError.self) {
             try BedrockConverse().decodeResponse(status: 200, headers: HTTPHeaders(), body: Array("[1]".utf8), context: context())
