@@ -150,7 +150,7 @@ final class ChatRelay: UpstreamTransferDelegate {
         upstreamStatus = status
         upstreamHeaders = headers
         guard input.stream, (200..<300).contains(status), let context else { return }
-        if let type = headers["Content-Type"], !type.lowercased().contains("text/event-stream") {
+        if let type = headers["Content-Type"]?.lowercased(), type.contains("json"), !type.contains("stream") {
             return  // Not a stream after all: buffered and converted when complete.
         }
         streaming = true

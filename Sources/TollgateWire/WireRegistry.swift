@@ -8,11 +8,13 @@ public enum WireRegistry {
         "openai_chat": OpenAIChat(),
         "anthropic_messages": AnthropicMessages(),
         "google_gemini": GeminiChat(),
+        "bedrock_converse": BedrockConverse(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
         "openai_embed": OpenAIEmbed(),
         "gemini_embed": GeminiEmbed(),
+        "bedrock_embed": BedrockEmbed(),
     ]
 
     public static let authStrategies: [String: any AuthStrategy] = [
@@ -23,6 +25,7 @@ public enum WireRegistry {
         "google": HeaderKeyAuth(name: "google", header: "x-goog-api-key"),
         "anthropic": HeaderKeyAuth(name: "anthropic", header: "x-api-key",
                                    extraHeaders: [("anthropic-version", "2023-06-01")]),
+        "bedrock": BedrockAuth(),
     ]
 
     public static let providerTypes: [String: ProviderType] = {
@@ -60,6 +63,9 @@ public enum WireRegistry {
                          authName: "anthropic"),
             ProviderType(name: "gemini", baseURL: "https://generativelanguage.googleapis.com", protocolName: "google_gemini",
                          embedProtocolName: "gemini_embed", authName: "google", notes: "Gemini API (AI Studio) key"),
+            ProviderType(name: "bedrock", baseURL: "https://bedrock-runtime.{region}.amazonaws.com",
+                         protocolName: "bedrock_converse", embedProtocolName: "bedrock_embed", authName: "bedrock",
+                         requiredFields: ["region"], notes: "AWS Bedrock Runtime; a Bedrock API key or an access key pair"),
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
