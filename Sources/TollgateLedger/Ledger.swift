@@ -45,6 +45,7 @@ public struct LedgerRow: Sendable, Equatable {
 public final class Ledger: @unchecked Sendable {
     private let queue = DispatchQueue(label: "tollgate.ledger")
     private let db: SQLiteConnection
+    var connection: SQLiteConnection { db }
     private let insert: SQLiteStatement
     public let path: String
 
@@ -63,32 +64,47 @@ public final class Ledger: @unchecked Sendable {
             """)
     }
 
-    /// Commits `row`, then calls `done` with the outcome on `callbackQueue`.
-    public func record(_ row: LedgerRow, callbackQueue: DispatchQueue,
+    /// Commits `rows` in one transaction, then calls `done` with the outcome on `callbackQueue`.
+    public func record(_ rows: [LedgerRow], callbackQueue: DispatchQueue,
                        done: @escaping @Sendable (SQLiteError?) -> Void) {
         queue.async { [self] in
-            var failure: SQLiteError?
-            do throws(SQLiteError) {
-                try insert.run(values(row))
-            } catch {
-                failure = error
-            }
-            let outcome = failure
+            let outcome = insert(rows)
             callbackQueue.async { done(outcome) }
+        }
+    }
+
+    private func insert(_ rows: [LedgerRow]) -> SQLiteError? {
+        do throws(SQLiteError) {
+            if rows.count > 1 { try db.execute("BEGIN IMMEDIATE") }
+            for row in rows { try insert.run(values(row)) }
+            if rows.count > 1 { try db.execute("COMMIT") }
+            return nil
+        } catch {
+            if rows.count > 1 { try? db.execute("ROLLBACK") }
+            return error
         }
     }
 
     /// Commits `row` and waits for it.
     public func recordNow(_ row: LedgerRow) throws(SQLiteError) {
-        let result: Result<Void, SQLiteError> = queue.sync {
+        if let error = queue.sync(execute: { insert([row]) }) { throw error }
+    }
+
+    /// Runs `body` on the ledger's queue and waits for it.
+    func onQueue<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let result: Result<T, SQLiteError> = queue.sync {
             do throws(SQLiteError) {
-                try insert.run(values(row))
-                return .success(())
+                return .success(try body())
             } catch {
                 return .failure(error)
             }
         }
-        try result.get()
+        return try result.get()
+    }
+
+    /// Waits until every write queued so far is committed.
+    public func flush() {
+        queue.sync {}
     }
 
     public func allRows() throws(SQLiteError) -> [LedgerRow] {

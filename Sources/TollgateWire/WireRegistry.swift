@@ -38,8 +38,13 @@ public enum WireRegistry {
                          embedProtocolName: "openai_embed", authName: "bearer"),
             ProviderType(name: "groq", baseURL: "https://api.groq.com/openai/v1", protocolName: "openai_chat",
                          authName: "bearer"),
-            ProviderType(name: "mistral", baseURL: "https://api.mistral.ai/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "bearer"),
+            {
+                // Mistral reports usage in its last chunk by itself and rejects unknown fields.
+                var t = ProviderType(name: "mistral", baseURL: "https://api.mistral.ai/v1", protocolName: "openai_chat",
+                                     embedProtocolName: "openai_embed", authName: "bearer")
+                t.streamUsage = false
+                return t
+            }(),
             ProviderType(name: "deepseek", baseURL: "https://api.deepseek.com", protocolName: "openai_chat",
                          authName: "bearer"),
             ProviderType(name: "xai", baseURL: "https://api.x.ai/v1", protocolName: "openai_chat", authName: "bearer"),
@@ -135,12 +140,15 @@ public enum WireRegistry {
                 credentials.problems[field] = why.problem
             }
         }
-        return ResolvedProvider(
+        var provider = ResolvedProvider(
             name: p.name, type: p.type, baseURL: baseURL, query: type.query.map { fill($0, fields) }, chat: chat,
             embed: type.embedProtocolName.flatMap { embeddingProtocols[$0] }, auth: auth, credentials: credentials,
             fields: fields, priority: p.priority, order: order, models: p.models, headers: p.headers,
             timeoutSeconds: p.timeoutSeconds, connectTimeoutSeconds: p.connectTimeoutSeconds,
             disabledReason: auth.missingCredential(credentials))
+        provider.streamUsage = p.streamUsage ?? type.streamUsage
+        provider.retries = p.retries
+        return provider
     }
 
     /// Replaces `{field}` placeholders; endpoint values lose a trailing slash first.
