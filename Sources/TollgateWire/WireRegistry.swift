@@ -7,6 +7,7 @@ public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
         "anthropic_messages": AnthropicMessages(),
+        "openai_responses": OpenAIResponses(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
