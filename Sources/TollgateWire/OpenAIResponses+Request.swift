@@ -133,7 +133,11 @@ extension OpenAIResponses {
     /// users also `input_image` and `input_file`. Empty system text yields nil (no item).
     static func messageContent(_ content: JSONValue?, param: String, role: String) throws(GatewayError) -> JSONValue? {
         guard let content = nonNull(content) else { return nil }
-        if case .string(let text) = content { return text.isEmpty && role != "user" ? nil : content }
+        if case .string(let text) = content {
+            // Not a ternary: with JSONValue nil-literal-expressible, `nil` there would become JSON null.
+            guard !text.isEmpty || role == "user" else { return nil }
+            return content
+        }
         guard let parts = content.arrayValue else {
             throw .invalidRequest("\(param) must be a string or an array of content parts.", param: param)
         }
@@ -153,8 +157,9 @@ extension OpenAIResponses {
             case "file" where role == "user":
                 item = try inputFile(part, param: partParam)
             default:
-                throw .invalidRequest("\(partParam): content part type \"\(type)\" is not supported here by the OpenAI Responses API.",
-                                      param: "\(partParam).type")
+                throw .invalidRequest(
+                    "\(partParam): content part type \"\(type)\" is not supported here by the OpenAI Responses API.",
+                    param: "\(partParam).type")
             }
             // Both APIs mark explicit prompt-cache breakpoints on parts the same way.
             if let breakpoint = part["prompt_cache_breakpoint"], case .object = breakpoint {

@@ -111,7 +111,9 @@ extension OpenAIResponses {
 
         mutating func delta(_ field: String, _ value: JSONValue?) -> [StreamOutput] {
             var outputs = start()
-            if let text = value?.stringValue, !text.isEmpty { outputs.append(chunk(.object(JSONObject([(field, .string(text))])))) }
+            if let text = value?.stringValue, !text.isEmpty {
+                outputs.append(chunk(.object(JSONObject([(field, .string(text))]))))
+            }
             return outputs
         }
 
@@ -172,7 +174,8 @@ extension OpenAIResponses {
 
         mutating func responseEnded(_ response: JSONValue?) -> [StreamOutput] {
             var outputs = start()
-            outputs.append(chunk([:], finishReason: .string(OpenAIResponses.finishReason(response, sawFunctionCall: toolCallCount > 0))))
+            let reason = OpenAIResponses.finishReason(response, sawFunctionCall: toolCallCount > 0)
+            outputs.append(chunk([:], finishReason: .string(reason)))
             if let usage = OpenAIResponses.usage(response?["usage"]) {
                 outputs.append(.usage(usage))
                 if context.clientWantsUsage {

@@ -106,8 +106,9 @@ public struct OpenAIResponses: ChatProtocol {
             default: break
             }
         }
-        let hasFunctionCall = response?["output"]?.arrayValue?.contains { $0["type"]?.stringValue == "function_call" } ?? false
-        return sawFunctionCall || hasFunctionCall ? "tool_calls" : "stop"
+        let output = response?["output"]?.arrayValue ?? []
+        let hasFunctionCall = sawFunctionCall || output.contains { $0["type"]?.stringValue == "function_call" }
+        return hasFunctionCall ? "tool_calls" : "stop"
     }
 
     /// Responses `usage` → `Usage` (§0.3): `input_tokens` already include cached ones, `output_tokens`
