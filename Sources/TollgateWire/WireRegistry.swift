@@ -9,6 +9,7 @@ public enum WireRegistry {
         "anthropic_messages": AnthropicMessages(),
         "google_gemini": GeminiChat(),
         "bedrock_converse": BedrockConverse(),
+        "openai_responses": OpenAIResponses(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
