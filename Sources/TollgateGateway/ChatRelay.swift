@@ -267,8 +267,10 @@ final class ChatRelay: UpstreamTransferDelegate {
 
     /// The error for the client when nothing worked: one attempt's own error, or a summary of all.
     private func finalError(last: GatewayError?) -> GatewayError {
-        // One provider (however many retries): its own error, status and message as it sent them.
-        if Set(failures.map(\.provider)).count <= 1, refusals.isEmpty, cooling.isEmpty, let last { return last }
+        // One provider (however many retries, even if its breaker opened meanwhile): its own
+        // error, status and message as it sent them.
+        let involved = Set(failures.map(\.provider) + refusals.map(\.provider) + cooling.map(\.0))
+        if involved.count <= 1, !failures.isEmpty, refusals.isEmpty, let last { return last }
         if failures.isEmpty, cooling.isEmpty, !refusals.isEmpty {
             var e = GatewayError(status: 429, type: "budget_exceeded", code: "budget_exceeded",
                                  message: "Every provider for \"\(input.model)\" is over budget: "

@@ -161,6 +161,9 @@ def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream,
                 "api_key": UPSTREAM_API_KEY,
                 "priority": 1,
                 "models": ["gpt-4.1-mini", "gpt-4.1"],
+                # This suite checks how one upstream's answers and errors reach the client;
+                # retries and the circuit breaker are exercised by the Swift failover tests.
+                "retries": 0,
             },
             "dead": {
                 "type": "openai",
@@ -170,6 +173,7 @@ def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream,
             },
         },
         "routes": {"fast": ["up/gpt-4.1-mini"]},
+        "failover": {"failure_threshold": 1000},
     }
     config_path = tmp / "config.json"
     config_path.write_text(json.dumps(config, indent=2))
