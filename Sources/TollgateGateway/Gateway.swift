@@ -61,6 +61,9 @@ public final class Gateway: HTTPHandler, Sendable {
         case "/v1/chat/completions", "/chat/completions":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
             startChat(request, response)
+        case "/v1/embeddings", "/embeddings":
+            guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
+            startEmbeddings(request, response)
         case "/health", "/healthz":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed(response, allow: "GET") }
             respondJSON(response, ["status": "ok"])
@@ -144,6 +147,51 @@ public final class Gateway: HTTPHandler, Sendable {
         let relay = ChatRelay(gateway: self, snapshot: snapshot, response: response, client: upstream(for: response.loop),
                               input: input, candidates: candidates)
         relay.start()
+    }
+
+    private func startEmbeddings(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(request.body)
+        } catch {
+            return respondError(response, .invalidRequest("The request body is not valid JSON: \(error)."))
+        }
+        guard case .object = json, let model = json["model"]?.stringValue, !model.isEmpty else {
+            return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
+        }
+        var inputs: [String] = []
+        switch json["input"] {
+        case .string(let s)?: inputs = [s]
+        case .array(let items)?:
+            for item in items {
+                guard let s = item.stringValue else {
+                    return respondError(response, .invalidRequest("\"input\" must be a string or a list of strings (token arrays are not supported).",
+                                                                  param: "input"), model: model)
+                }
+                inputs.append(s)
+            }
+        default:
+            return respondError(response, .invalidRequest("The \"input\" field is required.", param: "input"), model: model)
+        }
+        guard !inputs.isEmpty else {
+            return respondError(response, .invalidRequest("\"input\" must not be empty.", param: "input"), model: model)
+        }
+        let format = json["encoding_format"]?.stringValue ?? "float"
+        guard format == "float" || format == "base64" else {
+            return respondError(response, .invalidRequest("\"encoding_format\" must be \"float\" or \"base64\".",
+                                                          param: "encoding_format"), model: model)
+        }
+        let input = EmbeddingRequestInput(json: json, rawBody: request.body, model: model, inputs: inputs,
+                                          encodingFormat: format, dimensions: json["dimensions"]?.intValue)
+        let snapshot = self.snapshot
+        let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
+        switch snapshot.plan(model: model, pinned: pinned) {
+        case .failure(let error):
+            respondError(response, error, model: model)
+        case .success(let candidates):
+            EmbeddingRelay(gateway: self, response: response, client: upstream(for: response.loop), input: input,
+                           candidates: candidates).start()
+        }
     }
 
     // MARK: logging
