@@ -8,7 +8,8 @@ import TollgateTestSupport
 import TollgateWire
 
 /// A live tollgate (gateway + HTTP server + ledger) on 127.0.0.1:0, configured from JSON.
-final class GatewayHarness {
+/// Shared across test threads: its parts are thread-safe and it is not mutated after init.
+final class GatewayHarness: @unchecked Sendable {
     let server: HTTPServer
     let gateway: Gateway
     let ledger: Ledger
