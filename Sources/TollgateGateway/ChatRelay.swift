@@ -35,7 +35,7 @@ final class ChatRelay: UpstreamTransferDelegate {
     private var wasProbe = false
     private var reservation: BudgetBook.Reservation?
     private var attemptStartedAt: UInt64 = 0
-    private var firstByteTimer: (any DispatchSourceTimer)?
+    private var firstByteDeadline: Int?
     private var decoder: (any ChatStreamDecoder)?
     private var body: [UInt8] = []
     private var upstreamStatus = 0
@@ -164,17 +164,16 @@ final class ChatRelay: UpstreamTransferDelegate {
     }
 
     private func armFirstByteTimer() {
-        firstByteTimer?.cancel()
-        let timer = DispatchSource.makeTimerSource(queue: response.loop.queue)
-        timer.schedule(deadline: .now() + snapshot.config.failover.firstByteTimeoutSeconds)
-        timer.setEventHandler { [weak self] in self?.firstByteTimedOut() }
-        timer.resume()
-        firstByteTimer = timer
+        disarmFirstByteTimer()
+        firstByteDeadline = response.loop.schedule(after: snapshot.config.failover.firstByteTimeoutSeconds) { [weak self] in
+            self?.firstByteDeadline = nil
+            self?.firstByteTimedOut()
+        }
     }
 
     private func disarmFirstByteTimer() {
-        firstByteTimer?.cancel()
-        firstByteTimer = nil
+        if let id = firstByteDeadline { response.loop.cancelScheduled(id) }
+        firstByteDeadline = nil
     }
 
     private func firstByteTimedOut() {
@@ -400,7 +399,10 @@ final class ChatRelay: UpstreamTransferDelegate {
             guard !finished else { return }
             switch output {
             case .chunk(let data):
-                if let json = try? JSONValue.parse(data) { streamedTextBytes += TokenEstimator.outputBytes(chunk: json) }
+                // Counted for an estimate in case the provider never reports usage (a cut stream).
+                if usage == nil, let json = try? JSONValue.parse(data) {
+                    streamedTextBytes += TokenEstimator.outputBytes(chunk: json)
+                }
                 out.append(contentsOf: SSEWriter.encode(data: data))
             case .usage(let u):
                 usage = u
@@ -507,18 +509,23 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func settle(outcome: String, status: Int, health: ProviderHealth.Outcome) -> (LedgerRow, Double) {
         disarmFirstByteTimer()
         let reported = usage
+        let usage = reported ?? estimatedUsage()
+        let cost = current.map { $0.info.cost(usage) } ?? 0
+        releaseAttempt(outcome: health, cost: cost)
+        var final = row(outcome: outcome, status: status, usage: usage, cost: cost)
+        final.tokensEstimated = reported == nil
+        return (final, cost)
+    }
+
+    /// Tokens guessed from the text when the provider reported none.
+    private func estimatedUsage() -> Usage {
         var estimated = Usage(promptTokens: TokenEstimator.inputTokens(input.json))
         if streaming {
             estimated.completionTokens = TokenEstimator.tokens(forTextBytes: streamedTextBytes)
         } else if let json = try? JSONValue.parse(body) {
             estimated.completionTokens = TokenEstimator.outputTokens(completion: json)
         }
-        let usage = reported ?? estimated
-        let cost = current.map { $0.info.cost(usage) } ?? 0
-        releaseAttempt(outcome: health, cost: cost)
-        var final = row(outcome: outcome, status: status, usage: usage, cost: cost)
-        final.tokensEstimated = reported == nil
-        return (final, cost)
+        return estimated
     }
 
     private func row(outcome: String, status: Int, usage: Usage?, cost: Double) -> LedgerRow {

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import TollgateCore
 
 /// One attempt at an upstream, as recorded in the ledger.
@@ -47,6 +48,9 @@ public final class Ledger: @unchecked Sendable {
     private let db: SQLiteConnection
     var connection: SQLiteConnection { db }
     private let insert: SQLiteStatement
+    private let begin: SQLiteStatement
+    private let commit: SQLiteStatement
+    private let pending = Mutex<[PendingWrite]>([])
     public let path: String
 
     /// Opens (or creates) the ledger and runs pending migrations.
@@ -62,25 +66,45 @@ public final class Ledger: @unchecked Sendable {
                 ttfb_ms, total_ms)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        begin = try db.prepare("BEGIN IMMEDIATE")
+        commit = try db.prepare("COMMIT")
     }
 
-    /// Commits `rows` in one transaction, then calls `done` with the outcome on `callbackQueue`.
+    /// Commits `rows`, then calls `done` with the outcome on `callbackQueue`. Rows that arrive
+    /// while a commit is running are committed together in the next transaction (group commit).
     public func record(_ rows: [LedgerRow], callbackQueue: DispatchQueue,
                        done: @escaping @Sendable (SQLiteError?) -> Void) {
-        queue.async { [self] in
-            let outcome = insert(rows)
-            callbackQueue.async { done(outcome) }
+        let first = pending.withLock { list -> Bool in
+            list.append(PendingWrite(rows: rows, queue: callbackQueue, done: done))
+            return list.count == 1
         }
+        if first { queue.async { [self] in drain() } }
+    }
+
+    struct PendingWrite: Sendable {
+        var rows: [LedgerRow]
+        var queue: DispatchQueue
+        var done: @Sendable (SQLiteError?) -> Void
+    }
+
+    private func drain() {
+        let batch = pending.withLock { list -> [PendingWrite] in
+            defer { list.removeAll() }
+            return list
+        }
+        guard !batch.isEmpty else { return }
+        let outcome = insert(batch.flatMap(\.rows))
+        for write in batch { write.queue.async { write.done(outcome) } }
     }
 
     private func insert(_ rows: [LedgerRow]) -> SQLiteError? {
         do throws(SQLiteError) {
-            if rows.count > 1 { try db.execute("BEGIN IMMEDIATE") }
+            try begin.run()
             for row in rows { try insert.run(values(row)) }
-            if rows.count > 1 { try db.execute("COMMIT") }
+            try commit.run()
             return nil
         } catch {
-            if rows.count > 1 { try? db.execute("ROLLBACK") }
+            try? db.execute("ROLLBACK")
             return error
         }
     }
