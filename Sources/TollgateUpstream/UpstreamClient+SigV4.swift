@@ -1,8 +1,5 @@
 import CCurl
 import CShims
-#if canImport(Glibc)
-import Glibc
-#endif
 import TollgateCore
 
 extension UpstreamClient {
@@ -49,7 +46,7 @@ extension UpstreamClient {
         let scope = SigV4.scope(curlOption: option, url: request.url)
         let signature = SigV4.sign(method: request.method, url: request.url, headers: sent,
                                    body: request.method == "GET" ? [] : request.body,
-                                   date: SigV4.timestamp(secondsSince1970: time(nil)),
+                                   date: SigV4.timestamp(secondsSince1970: sigV4Clock()),
                                    region: scope.region, service: scope.service,
                                    accessKey: credentials.accessKey, secretKey: credentials.secretKey)
         for (name, value) in signature { headers.add(name, value) }

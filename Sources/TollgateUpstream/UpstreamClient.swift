@@ -23,6 +23,8 @@ public final class UpstreamClient {
     private var kickScheduled = false
     /// Who signs requests that carry `awsSigV4`; `.automatic` picks curl only when it signs correctly.
     public var sigV4Signer: SigV4Signer = .automatic
+    /// Seconds since 1970 for tollgate's SigV4 dates (tests fix it).
+    var sigV4Clock: () -> Int = { time(nil) }
 
     private static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
 
