@@ -48,8 +48,10 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
 
-        .target(name: "TollgateTestSupport", path: "Tests/TollgateTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
+        .target(name: "TollgateTestSupport", dependencies: ["TollgateCore"], path: "Tests/TollgateTestSupport",
+                swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore", "TollgateTestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "TollgateWireTests", dependencies: ["TollgateWire", "TollgateCore"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateCore", "TollgateTestSupport"],

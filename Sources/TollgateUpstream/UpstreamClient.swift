@@ -21,6 +21,10 @@ public final class UpstreamClient {
     /// Depth of calls into curl; while non-zero, curl's multi API must not be re-entered.
     private var curlDepth = 0
     private var kickScheduled = false
+    /// Who signs requests that carry `awsSigV4`; `.automatic` picks curl only when it signs correctly.
+    public var sigV4Signer: SigV4Signer = .automatic
+    /// Seconds since 1970 for tollgate's SigV4 dates (tests fix it).
+    var sigV4Clock: () -> Int = { time(nil) }
 
     private static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
 
@@ -197,20 +201,19 @@ public final class UpstreamClient {
             }
         }
 
+        var headers = request.headers
+        let curlSigns = prepareSigV4(for: request, easy: easy, headers: &headers)
         var list: UnsafeMutablePointer<curl_slist>?
-        for (name, value) in request.headers {
+        for (name, value) in headers {
             list = curl_slist_append(list, "\(name): \(value)")
         }
         // curl would otherwise send `Expect: 100-continue` for larger bodies and wait a round trip.
-        list = curl_slist_append(list, "Expect:")
+        // Before 8.3 curl's signature would list this line as an `expect` header it never sends.
+        if !curlSigns || Self.curlSignsOnlySentHeaders {
+            list = curl_slist_append(list, "Expect:")
+        }
         transfer.headerList = list
         _ = tg_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
-
-        if let sigv4 = request.awsSigV4, let credentials = request.awsCredentials {
-            _ = tg_curl_easy_setopt_string(easy, CURLOPT_AWS_SIGV4, sigv4)
-            _ = tg_curl_easy_setopt_string(easy, CURLOPT_USERNAME, credentials.accessKey)
-            _ = tg_curl_easy_setopt_string(easy, CURLOPT_PASSWORD, credentials.secretKey)
-        }
     }
 
     // MARK: driving curl

@@ -59,8 +59,9 @@ public struct HeaderKeyAuth: AuthStrategy {
 }
 
 /// Bedrock: a Bedrock API key as `Authorization: Bearer`, else AWS SigV4 with an access key pair,
-/// signed by curl (`CURLOPT_AWS_SIGV4 = aws:amz:REGION:bedrock`; the signing name is `bedrock`,
-/// not the host's `bedrock-runtime`). A session token goes in `x-amz-security-token`, which curl signs.
+/// described as curl's `CURLOPT_AWS_SIGV4 = aws:amz:REGION:bedrock` (the signing name is `bedrock`,
+/// not the host's `bedrock-runtime`). `UpstreamClient` has curl sign it (≥ 8.14) or signs it with
+/// `SigV4`. A session token goes in `x-amz-security-token`, which is signed.
 public struct BedrockAuth: AuthStrategy {
     public let name = "bedrock"
     public init() {}
