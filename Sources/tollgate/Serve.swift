@@ -42,7 +42,7 @@ struct Serve: ParsableCommand {
         do {
             ledger = try Ledger(path: snapshot.config.ledgerPath)
         } catch {
-            throw ValidationError("cannot open the ledger \(snapshot.config.ledgerPath): \(error)")
+            throw StartupError("cannot open the ledger \(snapshot.config.ledgerPath): \(error)")
         }
 
         let gateway = Gateway(snapshot: snapshot, ledger: ledger, logger: logger)
@@ -56,7 +56,7 @@ struct Serve: ParsableCommand {
         do {
             port = try server.start(listen: snapshot.config.listen)
         } catch {
-            throw ValidationError("cannot listen on \(snapshot.config.listen): \(error)")
+            throw StartupError("cannot listen on \(snapshot.config.listen): \(error)")
         }
         let enabled = snapshot.providers.filter(\.isEnabled).count
         logger.info("tollgate \(TollgateCommand.version) listening on \(snapshot.config.listen.host):\(port) with \(loopCount) loops, \(enabled) of \(snapshot.providers.count) providers enabled")
