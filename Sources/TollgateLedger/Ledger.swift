@@ -72,7 +72,7 @@ public final class Ledger: @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = read(lockFD, &buffer, buffer.count)
             let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingWhitespace() : "?"
-            close(lockFD)
+            Glibc.close(lockFD)
             throw SQLiteError(code: 0, message: "another tollgate (pid \(pid)) is already using the ledger \(path); run one daemon per ledger", sql: nil)
         }
         ftruncate(lockFD, 0)
@@ -81,7 +81,7 @@ public final class Ledger: @unchecked Sendable {
         do throws(SQLiteError) {
             db = try SQLiteConnection(path: path)
         } catch {
-            close(lockFD)
+            Glibc.close(lockFD)
             throw error
         }
         try db.execute("PRAGMA journal_mode = WAL")
@@ -141,9 +141,24 @@ public final class Ledger: @unchecked Sendable {
         if let error = queue.sync(execute: { insert([row]) }) { throw error }
     }
 
-    deinit {
+    private let lockOpen = Mutex(true)
+
+    deinit { releaseLock() }
+
+    /// Commits what is queued and lets another daemon open the ledger (at shutdown).
+    public func close() {
+        flush()
+        releaseLock()
+    }
+
+    private func releaseLock() {
+        let wasOpen = lockOpen.withLock { open in
+            defer { open = false }
+            return open
+        }
+        guard wasOpen else { return }
         flock(lockFD, LOCK_UN)
-        close(lockFD)
+        Glibc.close(lockFD)
     }
 
     /// Runs `body` on the ledger's queue and waits for it.

@@ -38,7 +38,7 @@ final class GatewayHarness: @unchecked Sendable {
 
     deinit {
         server.shutdown()
-        ledger.flush()
+        ledger.close()
         if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
