@@ -14,7 +14,9 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Config {
-    static let topLevelKeys: Set<String> = ["listen", "ledger", "log_level", "server", "providers", "routes", "models"]
+    static let topLevelKeys: Set<String> = [
+        "listen", "ledger", "log_level", "shutdown_grace_seconds", "server", "providers", "routes", "models",
+    ]
     static let serverKeys: Set<String> = [
         "loops", "max_body_bytes", "max_header_bytes", "max_connections",
         "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
@@ -50,6 +52,7 @@ extension Config {
         guard logLevels.contains(logLevel) else {
             throw ConfigError(key: "log_level", problem: "must be one of \(logLevels.sorted().joined(separator: ", "))")
         }
+        let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") ?? 30
 
         var server = ServerSettings()
         if let value = root["server"] {
@@ -106,7 +109,7 @@ extension Config {
         }
 
         return Config(listen: listen, ledgerPath: ledger, logLevel: logLevel, server: server,
-                      providers: providers, routes: routes, unknownKeys: unknown)
+                      shutdownGraceSeconds: grace, providers: providers, routes: routes, unknownKeys: unknown)
     }
 
     static func parseProvider(name: String, object o: JSONObject, path: String) throws(ConfigError) -> ProviderConfig {

@@ -5,6 +5,8 @@ public struct Config: Sendable {
     public var ledgerPath: String
     public var logLevel: String
     public var server: ServerSettings
+    /// On SIGTERM, how long requests in flight may take to finish before they are cut.
+    public var shutdownGraceSeconds: Double = 30
     /// Providers in the order the file lists them (ties in priority keep this order).
     public var providers: [ProviderConfig]
     /// Route aliases in file order: alias → ordered `NAME/model` targets.

@@ -91,6 +91,20 @@ public final class Ledger: @unchecked Sendable {
         try result.get()
     }
 
+    /// Waits until every write queued before this call is committed, then checkpoints the WAL
+    /// into the database file (used before the daemon exits).
+    public func flush() throws(SQLiteError) {
+        let result: Result<Void, SQLiteError> = queue.sync {
+            do throws(SQLiteError) {
+                try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
     public func allRows() throws(SQLiteError) -> [LedgerRow] {
         let result: Result<[[SQLiteStatement.Value]], SQLiteError> = queue.sync {
             do throws(SQLiteError) {
