@@ -103,8 +103,8 @@ final class Daemon: Sendable {
         server.stopAccepting()
         server.beginDraining()
         var inFlight = server.requestsInFlight
-        logger.info("\(signalName): stopping; \(inFlight) request\(inFlight == 1 ? "" : "s") in flight, grace period \(seconds(grace))")
-        ServiceNotifier.stopping(status: "stopping: \(inFlight) requests in flight", extendTimeout: grace + 15)
+        logger.info("\(signalName): stopping; \(plural(inFlight, "request")) in flight, grace period \(seconds(grace))")
+        ServiceNotifier.stopping(status: "stopping: \(plural(inFlight, "request")) in flight", extendTimeout: grace + 15)
 
         let start = Date()
         var lastReported = inFlight
@@ -113,11 +113,11 @@ final class Daemon: Sendable {
             inFlight = server.requestsInFlight
             if inFlight != lastReported {
                 lastReported = inFlight
-                ServiceNotifier.status("stopping: \(inFlight) requests in flight")
+                ServiceNotifier.status("stopping: \(plural(inFlight, "request")) in flight")
             }
         }
         if inFlight > 0 {
-            logger.warning("grace period of \(seconds(grace)) is over: cutting \(inFlight) request\(inFlight == 1 ? "" : "s") still in flight")
+            logger.warning("grace period of \(seconds(grace)) is over: cutting \(plural(inFlight, "request")) still in flight")
         }
         server.shutdown()
         // Requests cut just now record their ledger rows from their loops: let the loops run
@@ -140,3 +140,6 @@ final class Daemon: Sendable {
 func seconds(_ value: Double) -> String {
     value == value.rounded() && abs(value) < 1e15 ? "\(Int(value))s" : "\(value)s"
 }
+
+/// `1 request`, `2 requests`.
+func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
