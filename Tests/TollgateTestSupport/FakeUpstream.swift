@@ -56,20 +56,32 @@ public final class FakeUpstream: @unchecked Sendable {
     public var disconnects: Int { lock.withLock { _disconnects } }
     public var connectionsAccepted: Int { lock.withLock { _connections } }
 
+    /// Stops listening (once: a second close could hit a descriptor reused by someone else).
     public func stop() {
-        lock.withLock { stopped = true }
+        let already = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return stopped
+        }
+        guard !already else { return }
+        // Wakes the accept thread, which closes the descriptor itself: closing it here could
+        // let that thread accept on a number already reused by another listener.
         shutdown(listenFD, Int32(SHUT_RDWR))
-        Glibc.close(listenFD)
     }
 
     deinit { stop() }
 
     private func acceptLoop() {
+        defer { Glibc.close(listenFD) }
         while true {
+            if lock.withLock({ stopped }) { return }
             let fd = accept(listenFD, nil, nil)
             if fd < 0 {
                 if lock.withLock({ stopped }) { return }
                 if errno == EINTR { continue }
+                return
+            }
+            if lock.withLock({ stopped }) {
+                Glibc.close(fd)
                 return
             }
             lock.withLock { _connections += 1 }
