@@ -91,9 +91,14 @@ public final class Ledger: @unchecked Sendable {
         try result.get()
     }
 
-    /// Waits until every write queued before this call is committed, then checkpoints the WAL
-    /// into the database file (used before the daemon exits).
-    public func flush() throws(SQLiteError) {
+    /// Waits until every write queued so far is committed.
+    public func flush() {
+        queue.sync {}
+    }
+
+    /// Waits for every queued write, then copies the WAL into the database file and empties it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`): the last thing a stopping daemon does.
+    public func checkpoint() throws(SQLiteError) {
         let result: Result<Void, SQLiteError> = queue.sync {
             do throws(SQLiteError) {
                 try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -124,8 +124,9 @@ final class Daemon: Sendable {
         // that, then wait for the ledger's queue.
         for loop in server.loops { loop.queue.sync {} }
         var code: Int32 = 0
+        ledger.flush()
         do {
-            try ledger.flush()
+            try ledger.checkpoint()
         } catch {
             logger.error("could not flush the ledger \(ledger.path): \(error)")
             code = 1

@@ -133,7 +133,7 @@ import TollgateSystemd
         }
     }
 
-    @Test func ledgerFlushCommitsQueuedRowsAndEmptiesTheWAL() throws {
+    @Test func ledgerCheckpointEmptiesTheWAL() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-flush-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -142,8 +142,8 @@ import TollgateSystemd
         let row = LedgerRow(timeMs: 1, requestID: "r", route: "m", provider: "p", model: "m", streamed: false,
                             outcome: "ok", attempt: 1, status: 200, usage: Usage(promptTokens: 1, completionTokens: 1),
                             tokensEstimated: false, costUSD: 0, ttfbMs: nil, totalMs: 1)
-        for _ in 0..<20 { ledger.record(row, callbackQueue: .global()) { _ in } }
-        try ledger.flush()
+        for _ in 0..<20 { try ledger.recordNow(row) }
+        try ledger.checkpoint()
         let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
         #expect(wal == 0)
         #expect(try ledger.allRows().count == 20)
