@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "CShims", dependencies: ["CCurl", "CSQLite", "CSystemd"],
                 cSettings: [.define("_GNU_SOURCE")]),
 
-        .target(name: "TollgateCore", swiftSettings: swiftSettings),
+        .target(name: "TollgateCore", resources: [.copy("Resources/catalog.json")], swiftSettings: swiftSettings),
         .target(name: "TollgateWire", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateCore", "CShims"], swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateCore", "CCurl", "CShims"],
@@ -48,8 +48,10 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
 
-        .target(name: "TollgateTestSupport", path: "Tests/TollgateTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
+        .target(name: "TollgateTestSupport", dependencies: ["TollgateCore"], path: "Tests/TollgateTestSupport",
+                swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore", "TollgateTestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "TollgateWireTests", dependencies: ["TollgateWire", "TollgateCore"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateCore", "TollgateTestSupport"],

@@ -402,11 +402,24 @@ measure() {
   (( err_write   )) && detail+="${detail:+, }write $err_write"
   (( err_timeout )) && detail+="${detail:+, }timeout $err_timeout"
   (( requests == 0 )) && note="no requests completed" && FAILED=1
+  # Hung requests are invisible to wrk: one that never completes before the
+  # run ends is neither an error nor a latency sample. Little's law catches
+  # them: with N connections always busy, conns x duration / requests is the
+  # mean time per request; if that is far above even p99 (which wrk 4 already
+  # inflates for stalls, see README), connections sat on requests that never
+  # finished.
+  if (( requests > 0 )); then
+    local little_us=$(( conns * duration_us / requests ))
+    if (( little_us > 3 * p99_us && little_us > p99_us + 1000 )); then
+      note="stalled: conns×duration÷requests = ${little_us} µs ≫ p99, requests hung without completing"
+      FAILED=1
+    fi
+  fi
   (( errors > 0 )) && FAILED=1
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$target" "$mode" "$conns" "$rps" "$p50_us" "$p90_us" "$p99_us" "$errors" "$detail" "$note" >>"$TSV"
-  printf '[bench]   %-11s %-4s c=%-4s %8s req/s   p50 %7s µs   p90 %7s µs   p99 %7s µs   errors %s\n' \
-    "$target" "$mode" "$conns" "$rps" "$p50_us" "$p90_us" "$p99_us" "$errors${detail:+ ($detail)}" >&2
+  printf '[bench]   %-11s %-4s c=%-4s %8s req/s   p50 %7s µs   p90 %7s µs   p99 %7s µs   errors %s%s\n' \
+    "$target" "$mode" "$conns" "$rps" "$p50_us" "$p90_us" "$p99_us" "$errors${detail:+ ($detail)}" "${note:+   !! $note}" >&2
 }
 
 # ------------------------------------------------------------------ run ----
@@ -418,7 +431,12 @@ mkdir -p "$RAW"
 start_nginx backend "$BENCH_SRC/nginx-backend.conf.in" "$PORT_A" "$PORT_B"
 (( WANT_PROXY )) && start_nginx proxy "$BENCH_SRC/nginx-proxy.conf.in" "$PORT_C" "$PORT_D"
 TOLLGATE_RSS_START="n/a"
+TG_DESC="not benchmarked (BENCH_TARGETS=\"$BENCH_TARGETS\")"
 if (( WANT_TOLLGATE )); then
+  # Describe the binary before starting it (it may be rebuilt during the run).
+  TG_VERSION=$({ timeout 5 "$TOLLGATE_BIN" --version 2>&1 || true; } | head -n 1)
+  TG_DESC="$TOLLGATE_BIN, version ${TG_VERSION:-unknown}, $(stat -c '%s bytes, modified %y' "$TOLLGATE_BIN" | cut -d. -f1)"
+  [[ $TOLLGATE_BIN == */debug/* ]] && TG_DESC+=" — WARNING: debug build"
   start_tollgate
   TOLLGATE_RSS_START=$(rss_of "$TOLLGATE_PID")
   log "tollgate RSS after start: $TOLLGATE_RSS_START"
@@ -473,12 +491,6 @@ NGINX_VERSION=$(first_line "$NGINX_BIN" -v); NGINX_VERSION=${NGINX_VERSION#nginx
 WRK_VERSION=$(first_line "$WRK_BIN" -v); WRK_VERSION=${WRK_VERSION%% Copyright*}
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "no commits")
 if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then GIT_REV+=" (dirty)"; fi
-if (( WANT_TOLLGATE )); then
-  TG_DESC="$TOLLGATE_BIN ($(stat -c '%s bytes, built %y' "$TOLLGATE_BIN" 2>/dev/null | cut -d. -f1))"
-  [[ $TOLLGATE_BIN == */debug/* ]] && TG_DESC+=" — WARNING: debug build"
-else
-  TG_DESC="not benchmarked (BENCH_TARGETS=\"$BENCH_TARGETS\")"
-fi
 
 {
   echo "# tollgate benchmark"

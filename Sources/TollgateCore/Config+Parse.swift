@@ -15,7 +15,15 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 
 extension Config {
     static let topLevelKeys: Set<String> = [
-        "listen", "ledger", "log_level", "shutdown_grace_seconds", "server", "providers", "routes", "models",
+        "listen", "ledger", "log_level", "server", "providers", "routes", "models", "failover", "shutdown_grace_seconds",
+    ]
+    static let failoverKeys: Set<String> = [
+        "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
+        "retry_base_delay_seconds", "first_byte_timeout_seconds",
+    ]
+    static let modelKeys: Set<String> = [
+        "context_window", "max_output_tokens", "capabilities", "input_usd_per_mtok", "output_usd_per_mtok",
+        "cached_input_usd_per_mtok",
     ]
     static let serverKeys: Set<String> = [
         "loops", "max_body_bytes", "max_header_bytes", "max_connections",
@@ -26,6 +34,7 @@ extension Config {
         "timeout_seconds", "connect_timeout_seconds",
         // type-specific
         "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
+        "fallbacks", "retries", "budget", "stream_usage",
     ]
     static let logLevels: Set<String> = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -52,7 +61,6 @@ extension Config {
         guard logLevels.contains(logLevel) else {
             throw ConfigError(key: "log_level", problem: "must be one of \(logLevels.sorted().joined(separator: ", "))")
         }
-        let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") ?? 30
 
         var server = ServerSettings()
         if let value = root["server"] {
@@ -108,8 +116,61 @@ extension Config {
             }
         }
 
-        return Config(listen: listen, ledgerPath: ledger, logLevel: logLevel, server: server,
-                      shutdownGraceSeconds: grace, providers: providers, routes: routes, unknownKeys: unknown)
+        let names = Set(providers.map(\.name))
+        for p in providers {
+            for (j, f) in p.fallbacks.enumerated() where !names.contains(f.provider) {
+                throw ConfigError(key: "providers.\(p.name).fallbacks[\(j)]", problem: "no provider named \"\(f.provider)\"")
+            }
+        }
+
+        var failover = FailoverSettings()
+        if let value = root["failover"] {
+            guard case .object(let f) = value else { throw ConfigError(key: "failover", problem: "must be an object") }
+            unknown += f.keys.filter { !failoverKeys.contains($0) }.map { "failover.\($0)" }
+            failover.failureThreshold = try f.int("failure_threshold", path: "failover.failure_threshold", min: 1)
+                ?? failover.failureThreshold
+            failover.cooldownSeconds = try f.seconds("cooldown_seconds", path: "failover.cooldown_seconds") ?? failover.cooldownSeconds
+            failover.maxCooldownSeconds = try f.seconds("max_cooldown_seconds", path: "failover.max_cooldown_seconds")
+                ?? max(failover.maxCooldownSeconds, failover.cooldownSeconds)
+            failover.maxRetryWaitSeconds = try f.seconds("max_retry_wait_seconds", path: "failover.max_retry_wait_seconds")
+                ?? failover.maxRetryWaitSeconds
+            failover.retryBaseDelaySeconds = try f.seconds("retry_base_delay_seconds", path: "failover.retry_base_delay_seconds")
+                ?? failover.retryBaseDelaySeconds
+            failover.firstByteTimeoutSeconds = try f.seconds("first_byte_timeout_seconds",
+                                                             path: "failover.first_byte_timeout_seconds")
+                ?? failover.firstByteTimeoutSeconds
+            guard failover.maxCooldownSeconds >= failover.cooldownSeconds else {
+                throw ConfigError(key: "failover.max_cooldown_seconds", problem: "must be at least cooldown_seconds")
+            }
+        }
+
+        var overrides: [(target: ModelTarget, override: ModelOverride)] = []
+        if let value = root["models"] {
+            guard case .object(let m) = value else {
+                throw ConfigError(key: "models", problem: "must be an object of \"PROVIDER/model\": {...}")
+            }
+            for (key, body) in m.entries {
+                let path = "models.\(key)"
+                guard let target = ModelTarget.split(key) else {
+                    throw ConfigError(key: path, problem: "keys must be \"PROVIDER/model\"")
+                }
+                guard names.contains(target.provider) else {
+                    throw ConfigError(key: path, problem: "no provider named \"\(target.provider)\"")
+                }
+                guard case .object(let o) = body else { throw ConfigError(key: path, problem: "must be an object") }
+                unknown += o.keys.filter { !modelKeys.contains($0) }.map { "\(path).\($0)" }
+                overrides.append((target, try parseModelOverride(o, path: path)))
+            }
+        }
+
+        var config = Config(listen: listen, ledgerPath: ledger, logLevel: logLevel, server: server,
+                            providers: providers, routes: routes, unknownKeys: unknown)
+        config.failover = failover
+        config.modelOverrides = overrides
+        if let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") {
+            config.shutdownGraceSeconds = grace
+        }
+        return config
     }
 
     static func parseProvider(name: String, object o: JSONObject, path: String) throws(ConfigError) -> ProviderConfig {
@@ -146,10 +207,61 @@ extension Config {
                 p.headers.append((k, s))
             }
         }
+        if let value = o["fallbacks"] {
+            guard case .array(let items) = value else {
+                throw ConfigError(key: "\(path).fallbacks", problem: "must be a list of \"PROVIDER/model\" strings")
+            }
+            for (i, item) in items.enumerated() {
+                guard let text = item.stringValue, let target = ModelTarget.split(text) else {
+                    throw ConfigError(key: "\(path).fallbacks[\(i)]", problem: "expected \"PROVIDER/model\", got \(item)")
+                }
+                p.fallbacks.append(target)
+            }
+        }
+        p.retries = try o.int("retries", path: "\(path).retries", min: 0, max: 10) ?? p.retries
+        if let value = o["stream_usage"] {
+            guard let flag = value.boolValue else { throw ConfigError(key: "\(path).stream_usage", problem: "must be true or false") }
+            p.streamUsage = flag
+        }
+        if let value = o["budget"] {
+            guard case .object(let b) = value else { throw ConfigError(key: "\(path).budget", problem: "must be an object") }
+            for key in b.keys where !["daily_usd", "monthly_usd", "total_usd"].contains(key) {
+                throw ConfigError(key: "\(path).budget.\(key)", problem: "unknown budget; use daily_usd, monthly_usd or total_usd")
+            }
+            p.budget.dailyUSD = try b.amount("daily_usd", path: "\(path).budget.daily_usd")
+            p.budget.monthlyUSD = try b.amount("monthly_usd", path: "\(path).budget.monthly_usd")
+            p.budget.totalUSD = try b.amount("total_usd", path: "\(path).budget.total_usd")
+        }
         p.timeoutSeconds = try o.seconds("timeout_seconds", path: "\(path).timeout_seconds") ?? p.timeoutSeconds
         p.connectTimeoutSeconds = try o.seconds("connect_timeout_seconds", path: "\(path).connect_timeout_seconds")
             ?? p.connectTimeoutSeconds
         return p
+    }
+}
+
+extension Config {
+    static func parseModelOverride(_ o: JSONObject, path: String) throws(ConfigError) -> ModelOverride {
+        var m = ModelOverride()
+        m.contextWindow = try o.int("context_window", path: "\(path).context_window", min: 1)
+        m.maxOutputTokens = try o.int("max_output_tokens", path: "\(path).max_output_tokens", min: 0)
+        if let value = o["capabilities"] {
+            guard case .array(let items) = value else {
+                throw ConfigError(key: "\(path).capabilities", problem: "must be a list")
+            }
+            var set: Set<Capability> = []
+            for item in items {
+                guard let name = item.stringValue, let c = Capability(rawValue: name) else {
+                    throw ConfigError(key: "\(path).capabilities",
+                                      problem: "unknown capability \(item); known: \(Capability.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                set.insert(c)
+            }
+            m.capabilities = set
+        }
+        m.inputUSDPerMTok = try o.amount("input_usd_per_mtok", path: "\(path).input_usd_per_mtok")
+        m.outputUSDPerMTok = try o.amount("output_usd_per_mtok", path: "\(path).output_usd_per_mtok")
+        m.cachedInputUSDPerMTok = try o.amount("cached_input_usd_per_mtok", path: "\(path).cached_input_usd_per_mtok")
+        return m
     }
 }
 
@@ -217,6 +329,14 @@ extension JSONObject {
             throw ConfigError(key: path, problem: max == Int.max ? "must be at least \(min)" : "must be between \(min) and \(max)")
         }
         return i
+    }
+
+    func amount(_ key: String, path: String) throws(ConfigError) -> Double? {
+        guard let v = self[key] else { return nil }
+        guard let d = v.doubleValue, d >= 0, d.isFinite else {
+            throw ConfigError(key: path, problem: "must be a number of at least 0, got \(v)")
+        }
+        return d
     }
 
     func seconds(_ key: String, path: String) throws(ConfigError) -> Double? {

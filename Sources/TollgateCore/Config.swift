@@ -5,14 +5,17 @@ public struct Config: Sendable {
     public var ledgerPath: String
     public var logLevel: String
     public var server: ServerSettings
-    /// On SIGTERM, how long requests in flight may take to finish before they are cut.
-    public var shutdownGraceSeconds: Double = 30
     /// Providers in the order the file lists them (ties in priority keep this order).
     public var providers: [ProviderConfig]
     /// Route aliases in file order: alias → ordered `NAME/model` targets.
     public var routes: [(alias: String, targets: [ModelTarget])]
     /// Keys the file has that tollgate does not know; reported as warnings.
     public var unknownKeys: [String]
+    /// Catalog additions and overrides, keyed `NAME/model` (`"models"` in the file).
+    public var modelOverrides: [(target: ModelTarget, override: ModelOverride)] = []
+    public var failover = FailoverSettings()
+    /// How long a stopping daemon lets requests in flight finish (`"shutdown_grace_seconds"`).
+    public var shutdownGraceSeconds: Double = 30
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
     public func route(_ alias: String) -> [ModelTarget]? { routes.first { $0.alias == alias }?.targets }
@@ -109,6 +112,13 @@ public struct ProviderConfig: Sendable {
     public var headers: [(String, String)]
     public var timeoutSeconds: Double
     public var connectTimeoutSeconds: Double
+    /// Where a `NAME/model` request goes when this provider fails (`"fallbacks"`).
+    public var fallbacks: [ModelTarget] = []
+    /// Extra attempts on this provider after a retryable failure, before the next candidate.
+    public var retries: Int = 1
+    public var budget = Budget()
+    /// Whether tollgate asks an OpenAI-style upstream for a usage chunk in streams (`"stream_usage"`).
+    public var streamUsage: Bool?
     /// Every key of the provider's object, for type-specific fields added later.
     public var raw: JSONObject
 
@@ -122,4 +132,49 @@ public struct ProviderConfig: Sendable {
         connectTimeoutSeconds = 10
         raw = JSONObject()
     }
+}
+
+/// Spend limits of one provider in USD; nil means no limit. Days and months are UTC.
+public struct Budget: Sendable, Equatable {
+    public var dailyUSD: Double?
+    public var monthlyUSD: Double?
+    public var totalUSD: Double?
+    public init(dailyUSD: Double? = nil, monthlyUSD: Double? = nil, totalUSD: Double? = nil) {
+        self.dailyUSD = dailyUSD
+        self.monthlyUSD = monthlyUSD
+        self.totalUSD = totalUSD
+    }
+    public var isEmpty: Bool { dailyUSD == nil && monthlyUSD == nil && totalUSD == nil }
+}
+
+/// How failures move requests between providers (`"failover"` in the file).
+public struct FailoverSettings: Sendable, Equatable {
+    /// Consecutive failures after which a provider cools down.
+    public var failureThreshold = 3
+    public var cooldownSeconds: Double = 30
+    public var maxCooldownSeconds: Double = 300
+    /// Longest wait before retrying the same provider (longer retry-after hints move on instead).
+    public var maxRetryWaitSeconds: Double = 10
+    /// First delay of the exponential backoff between retries on one provider.
+    public var retryBaseDelaySeconds: Double = 0.25
+    /// An upstream that sends no response head within this long is abandoned for the next candidate.
+    public var firstByteTimeoutSeconds: Double = 120
+    public init() {}
+}
+
+/// A model capability a request may need.
+public enum Capability: String, Sendable, CaseIterable, Comparable {
+    case chat, streaming, tools, vision, json_schema, embeddings, reasoning
+    public static func < (a: Capability, b: Capability) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Catalog fields a config file may set for one `NAME/model` (any subset).
+public struct ModelOverride: Sendable, Equatable {
+    public var contextWindow: Int?
+    public var maxOutputTokens: Int?
+    public var capabilities: Set<Capability>?
+    public var inputUSDPerMTok: Double?
+    public var outputUSDPerMTok: Double?
+    public var cachedInputUSDPerMTok: Double?
+    public init() {}
 }

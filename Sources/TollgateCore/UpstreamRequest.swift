@@ -6,7 +6,8 @@ public struct UpstreamRequest: Sendable {
     public var body: [UInt8]
     public var connectTimeoutSeconds: Double
     public var timeoutSeconds: Double
-    /// `provider:service:region:service` for curl's SigV4 signing (Bedrock), with its key pair.
+    /// SigV4 signing (Bedrock) as curl's `CURLOPT_AWS_SIGV4` takes it (`aws:amz:REGION:SERVICE`), with
+    /// its key pair; `UpstreamClient` has curl sign or signs with `SigV4`.
     public var awsSigV4: String?
     public var awsCredentials: (accessKey: String, secretKey: String)?
 

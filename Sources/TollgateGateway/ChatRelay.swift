@@ -5,29 +5,48 @@ import TollgateLedger
 import TollgateUpstream
 import TollgateWire
 
-/// Carries one chat request through its candidates: encodes it for each provider in turn,
-/// fails over while nothing has reached the client, and relays the answer (whole or as SSE).
-/// Lives on the loop queue of the client's connection.
+/// Carries one chat request through its candidates: admits each past its provider's breaker
+/// and budget, encodes it, retries or fails over while nothing has reached the client, and
+/// relays the answer (whole or as SSE). Lives on the loop queue of the client's connection.
 final class ChatRelay: UpstreamTransferDelegate {
     let gateway: Gateway
+    let snapshot: GatewaySnapshot
     let response: HTTPResponseWriter
     let client: UpstreamClient
     let input: ChatRequestInput
     let candidates: [Candidate]
     let requestID: String
-    private var next = 0
-    private var attempts: [Attempt] = []
+
+    // Progress through the candidates.
+    private var index = 0
+    private var retriesUsed = 0
+    private var attemptCount = 0
+    /// Only candidates with a larger context window remain after a context-length error.
+    private var minimumContext: Int?
+    private var refusals: [BudgetBook.Refusal] = []
+    private var cooling: [(String, Double)] = []
+    private var failures: [Attempt] = []
+    private var rows: [LedgerRow] = []
+
+    // The attempt in progress.
     private var current: Candidate?
     private var context: ChatContext?
     private var transfer: UpstreamTransfer?
+    private var wasProbe = false
+    private var reservation: BudgetBook.Reservation?
+    private var attemptStartedAt: UInt64 = 0
+    private var firstByteDeadline: Int?
     private var decoder: (any ChatStreamDecoder)?
     private var body: [UInt8] = []
-    private var streaming = false
-    private var finished = false
-    private var usage: Usage?
-    private var streamedBytes = 0
     private var upstreamStatus = 0
     private var upstreamHeaders = HTTPHeaders()
+    private var usage: Usage?
+    private var streamedTextBytes = 0
+    private var headAt: UInt64 = 0
+
+    private var streaming = false
+    private var finished = false
+
     /// Largest non-streamed upstream answer accepted.
     static let maxResponseBytes = 64 << 20
 
@@ -38,9 +57,10 @@ final class ChatRelay: UpstreamTransferDelegate {
         var reason: String
     }
 
-    init(gateway: Gateway, response: HTTPResponseWriter, client: UpstreamClient, input: ChatRequestInput,
-         candidates: [Candidate]) {
+    init(gateway: Gateway, snapshot: GatewaySnapshot, response: HTTPResponseWriter, client: UpstreamClient,
+         input: ChatRequestInput, candidates: [Candidate]) {
         self.gateway = gateway
+        self.snapshot = snapshot
         self.response = response
         self.client = client
         self.input = input
@@ -57,29 +77,72 @@ final class ChatRelay: UpstreamTransferDelegate {
         input.json["stream_options"]?["include_usage"]?.boolValue ?? false
     }
 
-    // MARK: attempts
+    // MARK: choosing the next attempt
 
     private func tryNext() {
         guard !finished else { return }
-        guard next < candidates.count else { return failAll() }
-        let candidate = candidates[next]
-        next += 1
+        while index < candidates.count {
+            let candidate = candidates[index]
+            if let minimumContext, (candidate.info.contextWindow ?? 0) <= minimumContext {
+                index += 1
+                continue
+            }
+            let admission = gateway.health.admit(candidate.provider.name)
+            if case .coolingDown(let remaining) = admission {
+                cooling.append((candidate.provider.name, remaining))
+                index += 1
+                retriesUsed = 0
+                continue
+            }
+            let needed = worstCaseCost(candidate)
+            switch gateway.budgets.reserve(provider: candidate.provider.name, amount: needed) {
+            case .failure(let refusal):
+                gateway.health.report(candidate.provider.name, .abandoned, wasProbe: admission == .probe)
+                refusals.append(refusal)
+                index += 1
+                retriesUsed = 0
+                continue
+            case .success(let r):
+                reservation = r
+            }
+            wasProbe = admission == .probe
+            return startAttempt(candidate)
+        }
+        failAll()
+    }
+
+    /// The most this attempt can cost: estimated input plus the output cap at the model's prices.
+    private func worstCaseCost(_ c: Candidate) -> Double {
+        guard c.info.priced, !c.info.isFree else { return 0 }
+        let output = input.maxOutputTokens ?? c.info.maxOutputTokens ?? 4096
+        return c.info.cost(Usage(promptTokens: TokenEstimator.inputTokens(input.json), completionTokens: output))
+    }
+
+    private func startAttempt(_ candidate: Candidate) {
+        attemptCount += 1
         current = candidate
         let context = ChatContext(upstreamModel: candidate.model, stream: input.stream,
                                   clientWantsUsage: clientWantsUsage, provider: candidate.provider,
-                                  maxOutputTokens: nil, requestID: requestID, created: Int(wallClockMilliseconds() / 1000))
+                                  maxOutputTokens: candidate.info.maxOutputTokens, requestID: requestID,
+                                  created: Int(wallClockSeconds()))
         self.context = context
         let request: UpstreamRequest
         do {
             request = try candidate.provider.upstreamRequest(for: acceptedInput(for: candidate), context: context)
         } catch {
-            // The request cannot be expressed for this provider: that is the client's problem.
+            // The request cannot be expressed for this provider: the client's problem, not the provider's.
+            releaseAttempt(outcome: .requestError)
             return finish(error: error)
         }
         body.removeAll()
         decoder = nil
+        usage = nil
+        streamedTextBytes = 0
         upstreamStatus = 0
         upstreamHeaders = HTTPHeaders()
+        headAt = 0
+        attemptStartedAt = DispatchTime.now().uptimeNanoseconds
+        armFirstByteTimer()
         let transfer = client.makeTransfer(request, delegate: self)
         self.transfer = transfer
         transfer.start()
@@ -100,18 +163,92 @@ final class ChatRelay: UpstreamTransferDelegate {
         return copy
     }
 
-    /// Records a failed attempt and moves on when the failure is the provider's, not the request's.
+    private func armFirstByteTimer() {
+        disarmFirstByteTimer()
+        firstByteDeadline = response.loop.schedule(after: snapshot.config.failover.firstByteTimeoutSeconds) { [weak self] in
+            self?.firstByteDeadline = nil
+            self?.firstByteTimedOut()
+        }
+    }
+
+    private func disarmFirstByteTimer() {
+        if let id = firstByteDeadline { response.loop.cancelScheduled(id) }
+        firstByteDeadline = nil
+    }
+
+    private func firstByteTimedOut() {
+        guard let transfer, !finished, upstreamStatus == 0 else { return }
+        transfer.cancel()
+        self.transfer = nil
+        let seconds = snapshot.config.failover.firstByteTimeoutSeconds
+        attemptFailed(.gatewayTimeout("The upstream sent nothing within \(seconds) s."), retryable: true)
+    }
+
+    // MARK: failures
+
+    /// Books an attempt that did not produce the answer and decides what comes next: the same
+    /// provider again (retries with backoff), the next candidate, or the error to the client.
     private func attemptFailed(_ error: GatewayError, retryable: Bool) {
-        guard let current else { return }
-        attempts.append(Attempt(provider: current.provider.name, model: current.model, status: error.status,
+        guard let current, !finished else { return }
+        disarmFirstByteTimer()
+        let providerFault = retryable || Self.isRetryable(status: error.status)
+        releaseAttempt(outcome: providerFault
+            ? .failure(status: error.status, message: error.message, retryAfter: error.retryAfter) : .requestError)
+        failures.append(Attempt(provider: current.provider.name, model: current.model, status: error.status,
                                 reason: error.message))
-        if retryable, next < candidates.count {
+        rows.append(row(outcome: "upstream_error", status: error.status, usage: nil, cost: 0))
+
+        if Self.isContextLengthError(error) {
+            minimumContext = current.info.contextWindow ?? Int.max
+            index += 1
+            retriesUsed = 0
+            if candidates[index...].contains(where: { ($0.info.contextWindow ?? 0) > minimumContext! }) {
+                markLastRowFailedOver()
+                return tryNext()
+            }
+            return finish(error: error)
+        }
+        guard retryable, index < candidates.count else { return finish(error: finalError(last: error)) }
+
+        let settings = snapshot.config.failover
+        let backoff = settings.retryBaseDelaySeconds * Double(1 << min(retriesUsed, 8)) * Double.random(in: 0.5...1.5)
+        let wait = error.retryAfter ?? backoff
+        let sameProviderWorthIt = [408, 429, 500, 502, 503, 504, 529].contains(error.status) || error.status == 0
+        if retriesUsed < current.provider.retries, wait <= settings.maxRetryWaitSeconds, sameProviderWorthIt {
+            retriesUsed += 1
+            markLastRowFailedOver()
+            let box = LoopBound(self)
+            response.loop.queue.asyncAfter(deadline: .now() + wait) { box.value.tryNext() }
+            return
+        }
+        index += 1
+        retriesUsed = 0
+        if hasAnotherCandidate() {
+            markLastRowFailedOver()
             gateway.logger.warning("\(current.provider.name)/\(current.model) failed (\(error.status): \(error.message.prefix(200))); trying the next provider",
                                    metadata: ["request_id": "\(requestID)"])
-            tryNext()
-        } else {
-            finish(error: attempts.count > 1 ? combinedError(last: error) : error)
+            return tryNext()
         }
+        finish(error: finalError(last: error))
+    }
+
+    private func hasAnotherCandidate() -> Bool {
+        index < candidates.count
+    }
+
+    private func markLastRowFailedOver() {
+        if !rows.isEmpty { rows[rows.count - 1].outcome = "failed_over" }
+    }
+
+    /// Ends the current attempt's admission and reservation.
+    private func releaseAttempt(outcome: ProviderHealth.Outcome, cost: Double = 0) {
+        guard let current else { return }
+        if let reservation {
+            gateway.budgets.settle(reservation, cost: cost)
+            self.reservation = nil
+        }
+        gateway.health.report(current.provider.name, outcome, wasProbe: wasProbe)
+        wasProbe = false
     }
 
     /// Statuses after which another provider may well succeed.
@@ -119,38 +256,67 @@ final class ChatRelay: UpstreamTransferDelegate {
         [401, 403, 404, 408, 429, 500, 502, 503, 504, 529].contains(status)
     }
 
-    private func combinedError(last: GatewayError) -> GatewayError {
-        let list = attempts.map { "\($0.provider)/\($0.model): \($0.status) \($0.reason.prefix(200))" }
-            .joined(separator: "; ")
+    static func isContextLengthError(_ error: GatewayError) -> Bool {
+        guard error.status == 400 || error.status == 413 || error.status == 422 else { return false }
+        if error.code == "context_length_exceeded" { return true }
+        let m = error.message.lowercased()
+        return m.contains("context length") || m.contains("context window") || m.contains("maximum context")
+            || m.contains("prompt is too long") || m.contains("too many tokens") || m.contains("input is too long")
+    }
+
+    /// The error for the client when nothing worked: one attempt's own error, or a summary of all.
+    private func finalError(last: GatewayError?) -> GatewayError {
+        // One provider (however many retries, even if its breaker opened meanwhile): its own
+        // error, status and message as it sent them.
+        let involved = Set(failures.map(\.provider) + refusals.map(\.provider) + cooling.map(\.0))
+        if involved.count <= 1, !failures.isEmpty, refusals.isEmpty, let last { return last }
+        if failures.isEmpty, cooling.isEmpty, !refusals.isEmpty {
+            var e = GatewayError(status: 429, type: "budget_exceeded", code: "budget_exceeded",
+                                 message: "Every provider for \"\(input.model)\" is over budget: "
+                                     + refusals.map(\.description).joined(separator: "; ") + ".")
+            e.retryAfter = nil
+            return e
+        }
+        if failures.isEmpty, refusals.isEmpty, !cooling.isEmpty {
+            let wait = cooling.map(\.1).min() ?? 1
+            return GatewayError(status: 503, type: "service_unavailable", code: "providers_cooling_down",
+                                message: "Every provider for \"\(input.model)\" is cooling down after failures: "
+                                    + cooling.map { "\($0.0) (\(Int($0.1.rounded(.up))) s more)" }.joined(separator: ", ") + ".",
+                                retryAfter: max(1, wait))
+        }
+        var parts = failures.map { "\($0.provider)/\($0.model): \($0.status) \($0.reason.prefix(200))" }
+        parts += refusals.map { "\($0.provider): over budget (\($0.description))" }
+        parts += cooling.map { "\($0.0): cooling down" }
         let status: Int
-        if attempts.allSatisfy({ $0.status == 429 }) {
+        if failures.allSatisfy({ $0.status == 429 }) && cooling.isEmpty {
             status = 429
-        } else if attempts.allSatisfy({ $0.status == 503 || $0.status == 529 }) {
+        } else if failures.allSatisfy({ $0.status == 503 || $0.status == 529 || $0.status == 0 }) {
             status = 503
-        } else if attempts.contains(where: { !Self.isRetryable(status: $0.status) }) {
+        } else if let last, !Self.isRetryable(status: last.status), last.status >= 400, last.status < 500 {
             status = last.status
         } else {
             status = 502
         }
-        var error = GatewayError(status: status, type: GatewayError.openAIType(forStatus: status),
-                                 code: "all_providers_failed",
-                                 message: "Every provider failed (\(attempts.count) attempts): \(list)")
-        error.retryAfter = last.retryAfter
-        return error
+        return GatewayError(status: status, type: GatewayError.openAIType(forStatus: status), code: "all_providers_failed",
+                            message: "Every provider failed for \"\(input.model)\" (\(parts.count) attempts): "
+                                + parts.joined(separator: "; "),
+                            retryAfter: last?.retryAfter)
     }
 
     private func failAll() {
-        finish(error: combinedError(last: .badGateway("no provider left to try")))
+        finish(error: finalError(last: nil))
     }
 
     // MARK: UpstreamTransferDelegate
 
     func transferDidReceiveHead(_ transfer: UpstreamTransfer, status: Int, headers: HTTPHeaders) {
         guard transfer === self.transfer, !finished else { return }
+        disarmFirstByteTimer()
+        headAt = DispatchTime.now().uptimeNanoseconds
         upstreamStatus = status
         upstreamHeaders = headers
         guard input.stream, (200..<300).contains(status), let context else { return }
-        if let type = headers["Content-Type"], !type.lowercased().contains("text/event-stream") {
+        if let type = headers["Content-Type"]?.lowercased(), type.contains("json"), !type.contains("stream") {
             return  // Not a stream after all: buffered and converted when complete.
         }
         streaming = true
@@ -171,6 +337,7 @@ final class ChatRelay: UpstreamTransferDelegate {
         }
         guard body.count + bytes.count <= Self.maxResponseBytes else {
             transfer.cancel()
+            self.transfer = nil
             return attemptFailed(.badGateway("The upstream answer exceeds \(Self.maxResponseBytes) bytes."), retryable: false)
         }
         body.append(contentsOf: bytes)
@@ -179,6 +346,7 @@ final class ChatRelay: UpstreamTransferDelegate {
     func transferDidComplete(_ transfer: UpstreamTransfer, error: UpstreamError?) {
         guard transfer === self.transfer, !finished else { return }
         self.transfer = nil
+        disarmFirstByteTimer()
         if streaming {
             if var decoder {
                 let outputs = decoder.finish()
@@ -201,10 +369,13 @@ final class ChatRelay: UpstreamTransferDelegate {
                 gatewayError = .badGateway("The upstream connection failed: \(error.message).")
             }
             // Once the upstream has answered, a retry could run the request twice; only
-            // failures before the first byte fail over.
+            // failures before the first byte, or after an error status, fail over.
             return attemptFailed(gatewayError, retryable: transfer.firstByteAt == 0 || upstreamStatus >= 500)
         }
         guard let context else { return }
+        guard upstreamStatus >= 100 else {
+            return attemptFailed(.badGateway("The upstream answered without a valid HTTP status line."), retryable: true)
+        }
         guard (200..<300).contains(upstreamStatus) else {
             let error = context.provider.chat.decodeError(status: upstreamStatus, headers: upstreamHeaders, body: body)
             return attemptFailed(error, retryable: Self.isRetryable(status: upstreamStatus))
@@ -213,12 +384,10 @@ final class ChatRelay: UpstreamTransferDelegate {
             let result = try context.provider.chat.decodeResponse(status: upstreamStatus, headers: upstreamHeaders,
                                                                   body: body, context: context)
             usage = result.usage
-            if input.stream {
-                return replayAsStream(result)
-            }
+            if input.stream { return replayAsStream(result) }
             finish(body: result.body)
         } catch {
-            attemptFailed(error, retryable: true)
+            attemptFailed(error, retryable: error.status >= 500)
         }
     }
 
@@ -230,6 +399,10 @@ final class ChatRelay: UpstreamTransferDelegate {
             guard !finished else { return }
             switch output {
             case .chunk(let data):
+                // Counted for an estimate in case the provider never reports usage (a cut stream).
+                if usage == nil, let json = try? JSONValue.parse(data) {
+                    streamedTextBytes += TokenEstimator.outputBytes(chunk: json)
+                }
                 out.append(contentsOf: SSEWriter.encode(data: data))
             case .usage(let u):
                 usage = u
@@ -240,17 +413,13 @@ final class ChatRelay: UpstreamTransferDelegate {
                 return endStreamWithError(error)
             case .done:
                 if !out.isEmpty { response.writeChunk(out) }
-                out.removeAll()
                 // The transfer reads the rest of the body (the chunked terminator) by itself,
                 // so the upstream connection stays reusable; its events are ignored from here.
                 transfer = nil
                 return endStreamSuccessfully()
             }
         }
-        if !out.isEmpty {
-            streamedBytes += out.count
-            response.writeChunk(out)
-        }
+        if !out.isEmpty { response.writeChunk(out) }
     }
 
     /// An upstream that ignored `stream: true` and answered with one JSON completion:
@@ -272,25 +441,24 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func endStreamSuccessfully() {
         guard !finished else { return }
         finished = true
-        commitLedger(outcome: "ok", status: 200) { [self] in
+        let (final, cost) = settle(outcome: "ok", status: 200, health: .success)
+        commit(final, cost: cost) { [self] in
             response.writeChunk(SSEWriter.done)
             response.endStream()
-            logDone(status: 200)
+            logDone(status: 200, cost: cost)
         }
     }
 
     private func endStreamWithError(_ error: GatewayError) {
         guard !finished else { return }
         finished = true
-        if let current {
-            attempts.append(Attempt(provider: current.provider.name, model: current.model, status: error.status,
-                                    reason: error.message))
-        }
-        commitLedger(outcome: "upstream_error", status: error.status) { [self] in
+        let (final, cost) = settle(outcome: "upstream_error", status: error.status,
+                                   health: .failure(status: error.status, message: error.message, retryAfter: nil))
+        commit(final, cost: cost) { [self] in
             // No [DONE]: a client that ignores the error event must not mistake this for a complete answer.
             response.writeChunk(SSEWriter.encode(json: error.json))
             response.endStream()
-            logDone(status: error.status, error: error.message)
+            logDone(status: error.status, error: error.message, cost: cost)
         }
     }
 
@@ -299,33 +467,92 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func finish(body: [UInt8]) {
         guard !finished else { return }
         finished = true
-        commitLedger(outcome: "ok", status: upstreamStatus) { [self] in
+        let (final, cost) = settle(outcome: "ok", status: upstreamStatus, health: .success)
+        commit(final, cost: cost) { [self] in
             var headers = tollgateHeaders()
+            headers.add("x-tollgate-cost-usd", formatUSD(cost))
             headers.add("Content-Type", "application/json")
             response.respond(status: 200, headers: headers, body: body)
-            logDone(status: 200)
+            logDone(status: 200, cost: cost)
         }
     }
 
+    /// Answers with an error. Attempts that reached an upstream are committed first.
     private func finish(error: GatewayError) {
         guard !finished else { return }
         finished = true
-        let reached = current != nil && !attempts.isEmpty
-        let respond = { [self] in
+        disarmFirstByteTimer()
+        commit(nil, cost: 0) { [self] in
             var headers = HTTPHeaders()
             if current != nil { headers = tollgateHeaders() }
             response.respond(error: error, headers: headers)
-            logDone(status: error.status, error: error.message)
+            logDone(status: error.status, error: error.message, cost: 0)
         }
-        if reached { commitLedger(outcome: "upstream_error", status: error.status, then: respond) } else { respond() }
     }
 
     private func clientGone() {
         guard !finished else { return }
         finished = true
+        disarmFirstByteTimer()
+        let reachedUpstream = transfer != nil || streaming
         transfer?.cancel()
         transfer = nil
-        commitLedger(outcome: "client_cancelled", status: 499) { [self] in logDone(status: 499) }
+        if reachedUpstream {
+            let (final, cost) = settle(outcome: "client_cancelled", status: 499, health: .abandoned)
+            commit(final, cost: cost) { [self] in logDone(status: 499, cost: cost) }
+        } else {
+            commit(nil, cost: 0) { [self] in logDone(status: 499, cost: 0) }
+        }
+    }
+
+    /// The final attempt's row: reported usage, or an estimate (marked) when the provider gave none.
+    private func settle(outcome: String, status: Int, health: ProviderHealth.Outcome) -> (LedgerRow, Double) {
+        disarmFirstByteTimer()
+        let reported = usage
+        let usage = reported ?? estimatedUsage()
+        let cost = current.map { $0.info.cost(usage) } ?? 0
+        releaseAttempt(outcome: health, cost: cost)
+        var final = row(outcome: outcome, status: status, usage: usage, cost: cost)
+        final.tokensEstimated = reported == nil
+        return (final, cost)
+    }
+
+    /// Tokens guessed from the text when the provider reported none.
+    private func estimatedUsage() -> Usage {
+        var estimated = Usage(promptTokens: TokenEstimator.inputTokens(input.json))
+        if streaming {
+            estimated.completionTokens = TokenEstimator.tokens(forTextBytes: streamedTextBytes)
+        } else if let json = try? JSONValue.parse(body) {
+            estimated.completionTokens = TokenEstimator.outputTokens(completion: json)
+        }
+        return estimated
+    }
+
+    private func row(outcome: String, status: Int, usage: Usage?, cost: Double) -> LedgerRow {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let firstByte = transferFirstByte
+        return LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, route: input.model,
+                         provider: current?.provider.name ?? "-", model: current?.model ?? "-", streamed: input.stream,
+                         outcome: outcome, attempt: attemptCount, status: status, usage: usage ?? Usage(),
+                         tokensEstimated: false, costUSD: cost,
+                         ttfbMs: firstByte.map { Double($0 - attemptStartedAt) / 1e6 },
+                         totalMs: Double(now - attemptStartedAt) / 1e6)
+    }
+
+    private var transferFirstByte: UInt64? { headAt > 0 ? headAt : nil }
+
+    /// Commits the attempts' rows, then runs `then` on the loop: the client never sees the end
+    /// of an answer before its ledger row is committed.
+    private func commit(_ final: LedgerRow?, cost: Double, then: @escaping () -> Void) {
+        var all = rows
+        if let final { all.append(final) }
+        rows.removeAll()
+        guard let ledger = gateway.ledger, !all.isEmpty else { return then() }
+        let box = LoopBound(then)
+        ledger.record(all, callbackQueue: response.loop.queue) { [gateway] error in
+            if let error { gateway.logger.error("ledger write failed: \(error)") }
+            box.value()
+        }
     }
 
     private func tollgateHeaders() -> HTTPHeaders {
@@ -334,58 +561,14 @@ final class ChatRelay: UpstreamTransferDelegate {
             h.add("x-tollgate-provider", current.provider.name)
             h.add("x-tollgate-model", current.model)
         }
-        h.add("x-tollgate-attempts", String(next))
+        h.add("x-tollgate-attempts", String(attemptCount))
         h.add("x-tollgate-request-id", requestID)
         return h
     }
 
-    private func logDone(status: Int, error: String? = nil) {
-        gateway.logRequest(response, model: input.model, provider: current?.provider.name,
-                           attempts: next, error: error,
-                           requestID: requestID)
-    }
-
-    // MARK: ledger
-
-    /// Records the final attempt (and the failed ones before it), then runs `then` on the loop:
-    /// the client never sees the end of an answer before its ledger row is committed.
-    private func commitLedger(outcome: String, status: Int, then: @escaping () -> Void) {
-        guard let ledger = gateway.ledger, let current else { return then() }
-        let now = DispatchTime.now().uptimeNanoseconds
-        let total = Double(now - response.startedAt) / 1e6
-        let wall = Int64(wallClockMilliseconds())
-        var rows: [LedgerRow] = []
-        for (i, a) in attempts.enumerated() where i < attempts.count - (outcome == "ok" || outcome == "client_cancelled" ? 0 : 1) {
-            rows.append(LedgerRow(timeMs: wall, requestID: requestID, route: input.model, provider: a.provider,
-                                  model: a.model, streamed: input.stream, outcome: "failed_over", attempt: i + 1,
-                                  status: a.status, usage: Usage(), tokensEstimated: false, costUSD: 0, ttfbMs: nil,
-                                  totalMs: total))
-        }
-        let reported = usage
-        let estimatedUsage = Usage(promptTokens: input.rawBody.count / 4,
-                                   completionTokens: (streaming ? streamedBytes : body.count) / 16)
-        rows.append(LedgerRow(timeMs: wall, requestID: requestID, route: input.model, provider: current.provider.name,
-                              model: current.model, streamed: input.stream, outcome: outcome,
-                              attempt: rows.count + 1, status: status, usage: reported ?? estimatedUsage,
-                              tokensEstimated: reported == nil, costUSD: 0, ttfbMs: nil, totalMs: total))
-        let box = LoopBound(then)
-        let remaining = Counter(rows.count)
-        for row in rows {
-            ledger.record(row, callbackQueue: response.loop.queue) { [gateway] error in
-                if let error { gateway.logger.error("ledger write failed: \(error)") }
-                if remaining.decrement() == 0 { box.value() }
-            }
-        }
-    }
-}
-
-/// A countdown shared by ledger callbacks that all run on one loop queue.
-final class Counter: @unchecked Sendable {
-    private var value: Int
-    init(_ value: Int) { self.value = value }
-    func decrement() -> Int {
-        value -= 1
-        return value
+    private func logDone(status: Int, error: String? = nil, cost: Double) {
+        gateway.logRequest(response, model: input.model, provider: current?.provider.name, attempts: attemptCount,
+                           error: error, requestID: requestID, cost: cost)
     }
 }
 
@@ -396,12 +579,24 @@ func makeRequestID() -> String {
     return "req_" + String(repeating: "0", count: 16 - hex.count) + hex
 }
 
+/// Dollars with up to 8 decimals, no exponent.
+func formatUSD(_ value: Double) -> String {
+    let scaled = Int64((value * 1e8).rounded())
+    let whole = scaled / 100_000_000
+    var fraction = String(scaled % 100_000_000)
+    fraction = String(repeating: "0", count: 8 - fraction.count) + fraction
+    while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
+    return "\(whole).\(fraction)"
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-func wallClockMilliseconds() -> Double {
+public func wallClockMilliseconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
 }
+
+public func wallClockSeconds() -> Double { wallClockMilliseconds() / 1000 }

@@ -1,10 +1,11 @@
 import TollgateCore
 import TollgateWire
 
-/// One attempt's target: a provider and the model id it is asked for.
+/// One attempt's target: a provider, the model id it is asked for, and what the catalog knows.
 public struct Candidate: Sendable {
     public var provider: ResolvedProvider
     public var model: String
+    public var info: ModelInfo
 }
 
 /// The configuration a request runs with: immutable, swapped whole on reload, so a request
@@ -12,27 +13,69 @@ public struct Candidate: Sendable {
 public final class GatewaySnapshot: Sendable {
     public let config: Config
     public let providers: [ResolvedProvider]
+    public let catalog: ModelCatalog
+    /// Model ids each provider serves: its `models`, models the config adds for it, or else
+    /// the catalog's models of its type.
+    public let servedModels: [String: [String]]
 
-    public init(config: Config, providers: [ResolvedProvider]) {
+    public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled) {
         self.config = config
         self.providers = providers
+        self.catalog = catalog
+        var served: [String: [String]] = [:]
+        for p in providers {
+            var ids = p.models
+            for (target, _) in config.modelOverrides where target.provider == p.name && !ids.contains(target.model) {
+                ids.append(target.model)
+            }
+            if ids.isEmpty {
+                ids = catalog.models.filter { $0.providerType == p.type && $0.protocolName == p.chat.name }.map(\.id)
+            }
+            served[p.name] = ids
+        }
+        servedModels = served
     }
 
     public func provider(named name: String) -> ResolvedProvider? { providers.first { $0.name == name } }
 
-    /// The ordered candidates for a requested model: a route alias, `NAME/model`, or a bare
-    /// model id some provider lists (by priority, ties in config order). Disabled providers
-    /// are left out; when nothing usable remains the error says why.
-    public func plan(model: String) -> Result<[Candidate], GatewayError> {
+    public func info(provider: ResolvedProvider, model: String) -> ModelInfo {
+        catalog.info(provider: provider.name, providerType: provider.type, protocolName: provider.chat.name, model: model,
+                     overrides: config.modelOverrides)
+    }
+
+    private var byPriority: [ResolvedProvider] {
+        providers.sorted { ($0.priority, $0.order) < ($1.priority, $1.order) }
+    }
+
+    /// The ordered candidates for a requested model: a route alias, `NAME/model` (then that
+    /// provider's fallbacks), or a bare model id some provider serves (by priority, ties in
+    /// config order). `pinned` (the x-tollgate-provider header) keeps one provider. Disabled
+    /// providers and candidates lacking a capability in `needs` are left out; when nothing
+    /// remains the error says why.
+    public func plan(model: String, pinned: String? = nil, needs: Set<Capability> = []) -> Result<[Candidate], GatewayError> {
         var targets: [(ResolvedProvider, String)] = []
         if let route = config.route(model) {
             targets = route.compactMap { t in provider(named: t.provider).map { ($0, t.model) } }
         } else if let split = ModelTarget.split(model), let p = provider(named: split.provider) {
             targets = [(p, split.model)]
+            let fallbacks = config.provider(named: p.name)?.fallbacks ?? []
+            targets += fallbacks.compactMap { t in provider(named: t.provider).map { ($0, t.model) } }
         } else {
-            targets = providers.filter { $0.models.contains(model) }
-                .sorted { ($0.priority, $0.order) < ($1.priority, $1.order) }
-                .map { ($0, model) }
+            targets = byPriority.filter { servedModels[$0.name]?.contains(model) == true }.map { ($0, model) }
+        }
+        if let pinned {
+            guard let p = provider(named: pinned) else {
+                return .failure(.invalidRequest("x-tollgate-provider names no configured provider: \"\(pinned)\".",
+                                                code: "unknown_provider"))
+            }
+            let kept = targets.filter { $0.0.name == pinned }
+            if !kept.isEmpty {
+                targets = kept
+            } else {
+                let upstreamModel = ModelTarget.split(model).flatMap { provider(named: $0.provider) != nil ? $0.model : nil }
+                    ?? targets.first?.1 ?? model
+                targets = [(p, upstreamModel)]
+            }
         }
         guard !targets.isEmpty else {
             let available = availableModelIDs()
@@ -47,21 +90,24 @@ public final class GatewaySnapshot: Sendable {
             return .failure(.unavailable("No enabled provider can serve \"\(model)\": " + reasons.joined(separator: "; ") + ".",
                                          code: "provider_disabled"))
         }
-        return .success(usable.map { Candidate(provider: $0.0, model: $0.1) })
+        let candidates = usable.map { Candidate(provider: $0.0, model: $0.1, info: info(provider: $0.0, model: $0.1)) }
+        let capable = candidates.filter { c in
+            guard let caps = c.info.capabilities, !caps.isEmpty else { return true }
+            return needs.isSubset(of: caps)
+        }
+        guard !capable.isEmpty else {
+            let missing = needs.filter { need in candidates.allSatisfy { $0.info.capabilities?.contains(need) == false } }
+            let names = (missing.isEmpty ? needs : missing).sorted().map(\.rawValue).joined(separator: ", ")
+            return .failure(.invalidRequest("This request needs \(names), which no candidate for \"\(model)\" supports ("
+                + candidates.map { "\($0.provider.name)/\($0.model)" }.joined(separator: ", ") + ").",
+                                            code: "capability_not_supported"))
+        }
+        return .success(capable)
     }
 
     /// Every id a client can request: aliases, `NAME/model` and bare ids of enabled providers.
     public func availableModelIDs() -> [String] {
-        var ids: [String] = []
-        var seen: Set<String> = []
-        func add(_ id: String) { if seen.insert(id).inserted { ids.append(id) } }
-        for route in config.routes where route.targets.contains(where: { provider(named: $0.provider)?.isEnabled == true }) {
-            add(route.alias)
-        }
-        let enabled = providers.filter(\.isEnabled).sorted { ($0.priority, $0.order) < ($1.priority, $1.order) }
-        for p in enabled { for m in p.models { add("\(p.name)/\(m)") } }
-        for p in enabled { for m in p.models { add(m) } }
-        return ids
+        (modelsListJSON()["data"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
     }
 
     /// GET /v1/models in OpenAI's list format.
@@ -75,9 +121,28 @@ public final class GatewaySnapshot: Sendable {
         for route in config.routes where route.targets.contains(where: { provider(named: $0.provider)?.isEnabled == true }) {
             add(route.alias, owner: "tollgate")
         }
-        let enabled = providers.filter(\.isEnabled).sorted { ($0.priority, $0.order) < ($1.priority, $1.order) }
-        for p in enabled { for m in p.models { add("\(p.name)/\(m)", owner: p.name) } }
-        for p in enabled { for m in p.models { add(m, owner: p.name) } }
+        let enabled = byPriority.filter(\.isEnabled)
+        for p in enabled { for m in servedModels[p.name] ?? [] { add("\(p.name)/\(m)", owner: p.name) } }
+        for p in enabled { for m in servedModels[p.name] ?? [] { add(m, owner: p.name) } }
         return ["object": "list", "data": .array(data)]
+    }
+}
+
+extension ChatRequestInput {
+    /// Capabilities the request needs from a model.
+    public var neededCapabilities: Set<Capability> {
+        var needs: Set<Capability> = []
+        if let tools = json["tools"]?.arrayValue, !tools.isEmpty { needs.insert(.tools) }
+        if json["response_format"]?["type"]?.stringValue == "json_schema" { needs.insert(.json_schema) }
+        let hasImage = (json["messages"]?.arrayValue ?? []).contains { message in
+            (message["content"]?.arrayValue ?? []).contains { $0["type"]?.stringValue == "image_url" }
+        }
+        if hasImage { needs.insert(.vision) }
+        return needs
+    }
+
+    /// The output cap the client set, if any.
+    public var maxOutputTokens: Int? {
+        json["max_completion_tokens"]?.intValue ?? json["max_tokens"]?.intValue
     }
 }

@@ -18,6 +18,9 @@ public final class EventLoop: @unchecked Sendable {
     private var sweepTimer: (any DispatchSourceTimer)?
     /// Anything the embedding application wants to keep per loop (the gateway's upstream client).
     public var attachment: AnyObject?
+    /// Deadlines checked by the sweep (cheaper than a timer source per request).
+    private var deadlines: [Int: (at: UInt64, action: () -> Void)] = [:]
+    private var nextDeadlineID = 0
 
     init(index: Int) {
         self.index = index
@@ -36,10 +39,25 @@ public final class EventLoop: @unchecked Sendable {
             refreshDate()
             let now = DispatchTime.now().uptimeNanoseconds
             for connection in Array(connections.values) { connection.checkDeadline(now: now) }
+            let due = deadlines.filter { $0.value.at <= now }
+            for (id, entry) in due.sorted(by: { $0.value.at < $1.value.at }) where deadlines[id] != nil {
+                deadlines[id] = nil
+                entry.action()
+            }
         }
         timer.resume()
         sweepTimer = timer
     }
+
+    /// Runs `action` on this loop once `seconds` have passed (checked at the sweep interval),
+    /// unless cancelled with the returned id first. Call on the loop's queue.
+    public func schedule(after seconds: Double, _ action: @escaping () -> Void) -> Int {
+        nextDeadlineID += 1
+        deadlines[nextDeadlineID] = (DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9), action)
+        return nextDeadlineID
+    }
+
+    public func cancelScheduled(_ id: Int) { deadlines[id] = nil }
 
     func stopSweeping() {
         sweepTimer?.cancel()

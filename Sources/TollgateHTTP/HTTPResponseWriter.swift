@@ -31,9 +31,17 @@ public final class HTTPResponseWriter {
     /// Bytes written but not yet taken by the client.
     public var bufferedBytes: Int { connection.bufferedBytes }
 
+    /// Drops the handler's callbacks once the response is complete (they usually capture the
+    /// handler, which holds this writer: keeping them would leak both).
+    private func releaseCallbacks() {
+        onClientGone = nil
+        onDrained = nil
+    }
+
     public func respond(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8]) {
         guard state == .idle else { return }
         state = .finished
+        releaseCallbacks()
         self.status = status
         guard !isClientGone else { return }
         let keepAlive = connection.shouldKeepAlive(after: request)
@@ -82,6 +90,7 @@ public final class HTTPResponseWriter {
     public func endStream() {
         guard state == .streaming else { return }
         state = .finished
+        releaseCallbacks()
         guard !isClientGone else { return }
         connection.write(Array("0\r\n\r\n".utf8))
         connection.responseFinished(keepAlive: connection.shouldKeepAlive(after: request))

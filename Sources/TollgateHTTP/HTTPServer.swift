@@ -28,7 +28,7 @@ public final class HTTPServer: @unchecked Sendable {
         let count = max(1, loops)
         self.loops = (0..<count).map { EventLoop(index: $0) }
         let shortest = min(settings.headerTimeoutSeconds, settings.bodyTimeoutSeconds, settings.idleTimeoutSeconds)
-        let interval = max(0.02, min(1.0, shortest / 4))
+        let interval = max(0.02, min(0.25, shortest / 4))
         for loop in self.loops {
             loop.queue.sync { loop.startSweeping(interval: interval) }
         }

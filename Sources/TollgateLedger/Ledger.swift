@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import TollgateCore
 
 /// One attempt at an upstream, as recorded in the ledger.
@@ -45,7 +46,11 @@ public struct LedgerRow: Sendable, Equatable {
 public final class Ledger: @unchecked Sendable {
     private let queue = DispatchQueue(label: "tollgate.ledger")
     private let db: SQLiteConnection
+    var connection: SQLiteConnection { db }
     private let insert: SQLiteStatement
+    private let begin: SQLiteStatement
+    private let commit: SQLiteStatement
+    private let pending = Mutex<[PendingWrite]>([])
     public let path: String
 
     /// Opens (or creates) the ledger and runs pending migrations.
@@ -61,34 +66,64 @@ public final class Ledger: @unchecked Sendable {
                 ttfb_ms, total_ms)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        begin = try db.prepare("BEGIN IMMEDIATE")
+        commit = try db.prepare("COMMIT")
     }
 
-    /// Commits `row`, then calls `done` with the outcome on `callbackQueue`.
-    public func record(_ row: LedgerRow, callbackQueue: DispatchQueue,
+    /// Commits `rows`, then calls `done` with the outcome on `callbackQueue`. Rows that arrive
+    /// while a commit is running are committed together in the next transaction (group commit).
+    public func record(_ rows: [LedgerRow], callbackQueue: DispatchQueue,
                        done: @escaping @Sendable (SQLiteError?) -> Void) {
-        queue.async { [self] in
-            var failure: SQLiteError?
-            do throws(SQLiteError) {
-                try insert.run(values(row))
-            } catch {
-                failure = error
-            }
-            let outcome = failure
-            callbackQueue.async { done(outcome) }
+        let first = pending.withLock { list -> Bool in
+            list.append(PendingWrite(rows: rows, queue: callbackQueue, done: done))
+            return list.count == 1
+        }
+        if first { queue.async { [self] in drain() } }
+    }
+
+    struct PendingWrite: Sendable {
+        var rows: [LedgerRow]
+        var queue: DispatchQueue
+        var done: @Sendable (SQLiteError?) -> Void
+    }
+
+    private func drain() {
+        let batch = pending.withLock { list -> [PendingWrite] in
+            defer { list.removeAll() }
+            return list
+        }
+        guard !batch.isEmpty else { return }
+        let outcome = insert(batch.flatMap(\.rows))
+        for write in batch { write.queue.async { write.done(outcome) } }
+    }
+
+    private func insert(_ rows: [LedgerRow]) -> SQLiteError? {
+        do throws(SQLiteError) {
+            try begin.run()
+            for row in rows { try insert.run(values(row)) }
+            try commit.run()
+            return nil
+        } catch {
+            try? db.execute("ROLLBACK")
+            return error
         }
     }
 
     /// Commits `row` and waits for it.
     public func recordNow(_ row: LedgerRow) throws(SQLiteError) {
-        let result: Result<Void, SQLiteError> = queue.sync {
+        if let error = queue.sync(execute: { insert([row]) }) { throw error }
+    }
+
+    /// Runs `body` on the ledger's queue and waits for it.
+    func onQueue<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let result: Result<T, SQLiteError> = queue.sync {
             do throws(SQLiteError) {
-                try insert.run(values(row))
-                return .success(())
+                return .success(try body())
             } catch {
                 return .failure(error)
             }
         }
-        try result.get()
+        return try result.get()
     }
 
     /// Waits until every write queued so far is committed.
@@ -99,15 +134,7 @@ public final class Ledger: @unchecked Sendable {
     /// Waits for every queued write, then copies the WAL into the database file and empties it
     /// (`PRAGMA wal_checkpoint(TRUNCATE)`): the last thing a stopping daemon does.
     public func checkpoint() throws(SQLiteError) {
-        let result: Result<Void, SQLiteError> = queue.sync {
-            do throws(SQLiteError) {
-                try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
+        try onQueue { () throws(SQLiteError) in try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     public func allRows() throws(SQLiteError) -> [LedgerRow] {

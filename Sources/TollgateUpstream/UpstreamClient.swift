@@ -21,6 +21,10 @@ public final class UpstreamClient {
     /// Depth of calls into curl; while non-zero, curl's multi API must not be re-entered.
     private var curlDepth = 0
     private var kickScheduled = false
+    /// Who signs requests that carry `awsSigV4`; `.automatic` picks curl only when it signs correctly.
+    public var sigV4Signer: SigV4Signer = .automatic
+    /// Seconds since 1970 for tollgate's SigV4 dates (tests fix it).
+    var sigV4Clock: () -> Int = { time(nil) }
 
     private static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
 
@@ -39,11 +43,31 @@ public final class UpstreamClient {
         }, me)
         _ = tg_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.setEventHandler { [unowned self] in drive(socket: tg_curl_socket_timeout(), events: 0) }
+        timer.setEventHandler { [unowned self] in
+            shortTimerArmed = false
+            drive(socket: tg_curl_socket_timeout(), events: 0)
+        }
         timer.schedule(deadline: .distantFuture)
         timer.resume()
         self.timer = timer
+        // curl's long timeouts (connect, total) are checked by a steady tick rather than by
+        // re-arming a timer on every request, which would wake libdispatch's manager thread each time.
+        let tick = DispatchSource.makeTimerSource(queue: queue)
+        tick.schedule(deadline: .now() + Self.tickSeconds, repeating: Self.tickSeconds, leeway: .milliseconds(20))
+        tick.setEventHandler { [unowned self] in
+            guard let due = longTimeoutAt, DispatchTime.now().uptimeNanoseconds >= due else { return }
+            longTimeoutAt = nil
+            drive(socket: tg_curl_socket_timeout(), events: 0)
+        }
+        tick.resume()
+        self.tick = tick
     }
+
+    static let tickSeconds = 0.25
+    private var tick: (any DispatchSourceTimer)?
+    private var shortTimerArmed = false
+    private var longTimeoutAt: UInt64?
+    private var timeoutKickQueued = false
 
     /// Transfers in progress.
     public var activeTransfers: Int { transfers.count }
@@ -53,6 +77,8 @@ public final class UpstreamClient {
         for transfer in Array(transfers.values) { transfer.cancel() }
         timer?.cancel()
         timer = nil
+        tick?.cancel()
+        tick = nil
         curl_multi_cleanup(multi)
         for easy in idleHandles { curl_easy_cleanup(easy) }
         idleHandles.removeAll()
@@ -175,20 +201,19 @@ public final class UpstreamClient {
             }
         }
 
+        var headers = request.headers
+        let curlSigns = prepareSigV4(for: request, easy: easy, headers: &headers)
         var list: UnsafeMutablePointer<curl_slist>?
-        for (name, value) in request.headers {
+        for (name, value) in headers {
             list = curl_slist_append(list, "\(name): \(value)")
         }
         // curl would otherwise send `Expect: 100-continue` for larger bodies and wait a round trip.
-        list = curl_slist_append(list, "Expect:")
+        // Before 8.3 curl's signature would list this line as an `expect` header it never sends.
+        if !curlSigns || Self.curlSignsOnlySentHeaders {
+            list = curl_slist_append(list, "Expect:")
+        }
         transfer.headerList = list
         _ = tg_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
-
-        if let sigv4 = request.awsSigV4, let credentials = request.awsCredentials {
-            _ = tg_curl_easy_setopt_string(easy, CURLOPT_AWS_SIGV4, sigv4)
-            _ = tg_curl_easy_setopt_string(easy, CURLOPT_USERNAME, credentials.accessKey)
-            _ = tg_curl_easy_setopt_string(easy, CURLOPT_PASSWORD, credentials.secretKey)
-        }
     }
 
     // MARK: driving curl
@@ -213,12 +238,29 @@ public final class UpstreamClient {
         }
     }
 
+    /// curl's CURLMOPT_TIMERFUNCTION: at most one timeout is pending, the latest replaces it.
     private func timerCallback(ms: Int) {
         guard let timer else { return }
-        if ms < 0 {
+        longTimeoutAt = nil
+        if shortTimerArmed, ms < 0 || ms > Int(Self.tickSeconds * 1000) {
+            shortTimerArmed = false
             timer.schedule(deadline: .distantFuture)
-        } else {
+        }
+        if ms < 0 { return }
+        if ms == 0 {
+            // Due now: run right after the current call into curl returns, on this queue.
+            guard !timeoutKickQueued else { return }
+            timeoutKickQueued = true
+            let box = LoopBound(self)
+            queue.async {
+                box.value.timeoutKickQueued = false
+                box.value.drive(socket: tg_curl_socket_timeout(), events: 0)
+            }
+        } else if ms <= Int(Self.tickSeconds * 1000) {
+            shortTimerArmed = true
             timer.schedule(deadline: .now() + .milliseconds(ms))
+        } else {
+            longTimeoutAt = DispatchTime.now().uptimeNanoseconds + UInt64(ms) * 1_000_000
         }
     }
 

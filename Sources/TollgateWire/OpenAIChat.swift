@@ -24,12 +24,20 @@ public struct OpenAIChat: ChatProtocol {
     // MARK: request
 
     public func encode(_ request: ChatRequestInput, context: ChatContext) throws(GatewayError) -> UpstreamRequest {
+        // Streams always ask for usage so the ledger records real tokens; the usage chunk is
+        // forwarded only to clients that asked for it themselves.
+        let addUsage = context.stream && context.provider.streamUsage && !context.clientWantsUsage
         let body: [UInt8]
-        if request.json["model"]?.stringValue == context.upstreamModel {
+        if request.json["model"]?.stringValue == context.upstreamModel, !addUsage {
             body = request.rawBody
         } else {
             var json = request.json
             json["model"] = .string(context.upstreamModel)
+            if addUsage {
+                var options = json["stream_options"]?.objectValue ?? JSONObject()
+                options["include_usage"] = true
+                json["stream_options"] = .object(options)
+            }
             body = json.serialized()
         }
         var headers = HTTPHeaders()

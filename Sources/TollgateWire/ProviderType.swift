@@ -14,6 +14,9 @@ public struct ProviderType: Sendable {
     /// Config fields that must be present (besides credentials).
     public var requiredFields: [String]
     public var notes: String
+    /// Whether an OpenAI-style upstream accepts `stream_options.include_usage` (so tollgate can
+    /// always get usage in streams).
+    public var streamUsage = true
 
     public init(name: String, baseURL: String?, query: String? = nil, protocolName: String,
                 embedProtocolName: String? = nil, authName: String, requiredFields: [String] = [], notes: String = "") {
@@ -77,6 +80,10 @@ public struct ResolvedProvider: Sendable {
     public var connectTimeoutSeconds: Double
     /// Why the provider cannot be used (a missing credential), or nil when it is enabled.
     public var disabledReason: String?
+    /// Ask for a usage chunk in streams even when the client did not (it is not forwarded then).
+    public var streamUsage = true
+    /// Extra attempts on this provider after a retryable failure, before the next candidate.
+    public var retries = 1
 
     public init(name: String, type: String, baseURL: String, query: String? = nil, chat: any ChatProtocol,
                 embed: (any EmbeddingProtocol)? = nil, auth: any AuthStrategy,

@@ -7,10 +7,15 @@ public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
         "anthropic_messages": AnthropicMessages(),
+        "google_gemini": GeminiChat(),
+        "bedrock_converse": BedrockConverse(),
+        "openai_responses": OpenAIResponses(),
     ]
 
     public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
         "openai_embed": OpenAIEmbed(),
+        "gemini_embed": GeminiEmbed(),
+        "bedrock_embed": BedrockEmbed(),
     ]
 
     public static let authStrategies: [String: any AuthStrategy] = [
@@ -21,6 +26,7 @@ public enum WireRegistry {
         "google": HeaderKeyAuth(name: "google", header: "x-goog-api-key"),
         "anthropic": HeaderKeyAuth(name: "anthropic", header: "x-api-key",
                                    extraHeaders: [("anthropic-version", "2023-06-01")]),
+        "bedrock": BedrockAuth(),
     ]
 
     public static let providerTypes: [String: ProviderType] = {
@@ -33,8 +39,13 @@ public enum WireRegistry {
                          embedProtocolName: "openai_embed", authName: "bearer"),
             ProviderType(name: "groq", baseURL: "https://api.groq.com/openai/v1", protocolName: "openai_chat",
                          authName: "bearer"),
-            ProviderType(name: "mistral", baseURL: "https://api.mistral.ai/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "bearer"),
+            {
+                // Mistral reports usage in its last chunk by itself and rejects unknown fields.
+                var t = ProviderType(name: "mistral", baseURL: "https://api.mistral.ai/v1", protocolName: "openai_chat",
+                                     embedProtocolName: "openai_embed", authName: "bearer")
+                t.streamUsage = false
+                return t
+            }(),
             ProviderType(name: "deepseek", baseURL: "https://api.deepseek.com", protocolName: "openai_chat",
                          authName: "bearer"),
             ProviderType(name: "xai", baseURL: "https://api.x.ai/v1", protocolName: "openai_chat", authName: "bearer"),
@@ -56,6 +67,11 @@ public enum WireRegistry {
                          notes: "the deployment picks the model"),
             ProviderType(name: "anthropic", baseURL: "https://api.anthropic.com", protocolName: "anthropic_messages",
                          authName: "anthropic"),
+            ProviderType(name: "gemini", baseURL: "https://generativelanguage.googleapis.com", protocolName: "google_gemini",
+                         embedProtocolName: "gemini_embed", authName: "google", notes: "Gemini API (AI Studio) key"),
+            ProviderType(name: "bedrock", baseURL: "https://bedrock-runtime.{region}.amazonaws.com",
+                         protocolName: "bedrock_converse", embedProtocolName: "bedrock_embed", authName: "bedrock",
+                         requiredFields: ["region"], notes: "AWS Bedrock Runtime; a Bedrock API key or an access key pair"),
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
@@ -125,12 +141,15 @@ public enum WireRegistry {
                 credentials.problems[field] = why.problem
             }
         }
-        return ResolvedProvider(
+        var provider = ResolvedProvider(
             name: p.name, type: p.type, baseURL: baseURL, query: type.query.map { fill($0, fields) }, chat: chat,
             embed: type.embedProtocolName.flatMap { embeddingProtocols[$0] }, auth: auth, credentials: credentials,
             fields: fields, priority: p.priority, order: order, models: p.models, headers: p.headers,
             timeoutSeconds: p.timeoutSeconds, connectTimeoutSeconds: p.connectTimeoutSeconds,
             disabledReason: auth.missingCredential(credentials))
+        provider.streamUsage = p.streamUsage ?? type.streamUsage
+        provider.retries = p.retries
+        return provider
     }
 
     /// Replaces `{field}` placeholders; endpoint values lose a trailing slash first.

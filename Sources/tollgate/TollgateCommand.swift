@@ -8,7 +8,7 @@ struct TollgateCommand: ParsableCommand {
         commandName: "tollgate",
         abstract: "A local LLM gateway: one OpenAI-compatible endpoint, many providers, failover and a spend ledger.",
         version: version,
-        subcommands: [Serve.self, ConfigCommand.self],
+        subcommands: [Serve.self, ConfigCommand.self, ModelsCommand.self, SpendCommand.self],
         defaultSubcommand: nil
     )
 }

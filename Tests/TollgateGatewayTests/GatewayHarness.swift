@@ -8,7 +8,8 @@ import TollgateTestSupport
 import TollgateWire
 
 /// A live tollgate (gateway + HTTP server + ledger) on 127.0.0.1:0, configured from JSON.
-final class GatewayHarness {
+/// Shared across test threads: its parts are thread-safe and it is not mutated after init.
+final class GatewayHarness: @unchecked Sendable {
     let server: HTTPServer
     let gateway: Gateway
     let ledger: Ledger
@@ -45,11 +46,13 @@ final class GatewayHarness {
     }
 
     /// A config with one provider per (name, upstream) pair, in order, each listing `models`.
-    static func config(_ providers: [(name: String, url: String, models: [String])], routes: String = "{}") -> String {
+    /// `extra` is added to every provider object (e.g. `"budget": {...}`); `failover` is the top-level object.
+    static func config(_ providers: [(name: String, url: String, models: [String])], routes: String = "{}",
+                       retries: Int = 0, extra: String = "", failover: String = "{}") -> String {
         let entries = providers.enumerated().map { i, p in
-            #""\#(p.name)": {"type": "openai_compatible", "base_url": "\#(p.url)", "api_key": "key-\#(p.name)", "priority": \#(i + 1), "models": [\#(p.models.map { "\"\($0)\"" }.joined(separator: ","))]}"#
+            #""\#(p.name)": {"type": "openai_compatible", "base_url": "\#(p.url)", "api_key": "key-\#(p.name)", "priority": \#(i + 1), "retries": \#(retries), "models": [\#(p.models.map { "\"\($0)\"" }.joined(separator: ","))]\#(extra.isEmpty ? "" : ", " + extra)}"#
         }
-        return #"{"listen": "127.0.0.1:0", "ledger": "unused.sqlite", "providers": {\#(entries.joined(separator: ","))}, "routes": \#(routes)}"#
+        return #"{"listen": "127.0.0.1:0", "ledger": "unused.sqlite", "providers": {\#(entries.joined(separator: ","))}, "routes": \#(routes), "failover": \#(failover)}"#
     }
 
     /// Waits until the ledger holds `count` rows (they are written on the ledger's queue).

@@ -46,6 +46,7 @@ for _var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROX
 os.environ.pop("OPENAI_BASE_URL", None)
 
 _current_gateway: "Gateway | None" = None
+_current_upstream: "FakeUpstream | None" = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,6 +70,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = outcome.get_result()
     if report.failed and _current_gateway is not None:
         report.sections.append(("tollgate stderr (tail)", _current_gateway.stderr_tail()))
+    if report.failed and _current_upstream is not None:
+        report.sections.append(("fake upstream requests (last 25)", _current_upstream.summary()))
 
 
 def free_port() -> int:
@@ -128,8 +131,13 @@ def tollgate_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[FakeUpstream]:
+    global _current_upstream
     with FakeUpstream() as up:
-        yield up
+        _current_upstream = up
+        try:
+            yield up
+        finally:
+            _current_upstream = None
 
 
 @pytest.fixture(scope="session")
@@ -153,6 +161,9 @@ def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream,
                 "api_key": UPSTREAM_API_KEY,
                 "priority": 1,
                 "models": ["gpt-4.1-mini", "gpt-4.1"],
+                # This suite checks how one upstream's answers and errors reach the client;
+                # retries and the circuit breaker are exercised by the Swift failover tests.
+                "retries": 0,
             },
             "dead": {
                 "type": "openai",
@@ -162,6 +173,7 @@ def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream,
             },
         },
         "routes": {"fast": ["up/gpt-4.1-mini"]},
+        "failover": {"failure_threshold": 1000},
     }
     config_path = tmp / "config.json"
     config_path.write_text(json.dumps(config, indent=2))

@@ -166,6 +166,32 @@ class FakeUpstream:
             self._requests.append(entry)
             return self._counter
 
+    def _mark_last(self, handler: Any, outcome: str) -> None:
+        """Set the outcome of the newest request from this handler's connection."""
+        port = handler.client_address[1]
+        with self._lock:
+            for entry in reversed(self._requests):
+                if entry.get("peer_port") == port:
+                    entry["outcome"] = outcome
+                    return
+
+    def summary(self, last: int = 25) -> str:
+        """Human-readable log of the last requests (for failure reports)."""
+        lines = []
+        for r in self.requests[-last:]:
+            dur = ""
+            if "t_end" in r:
+                dur = f" {1000 * (r['t_end'] - r['t_start']):.0f}ms"
+            interesting = {k: v for k, v in r["headers"].items()
+                           if k in ("expect", "transfer-encoding", "connection", "content-length")}
+            lines.append(
+                f"#{r['seq']} {r['method']} {r['path']} peer:{r.get('peer_port')} "
+                f"{r.get('outcome', '')}{dur} model={(r.get('body') or {}).get('model')!r} "
+                f"stream={(r.get('body') or {}).get('stream')!r} hdrs={interesting} "
+                f"text={r.get('user_text', '')[:70]!r}"
+            )
+        return "\n".join(lines) or "(no requests recorded)"
+
     @property
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -250,6 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _abort(self) -> None:
         """Close the TCP connection right now (mid-response)."""
+        self.owner._mark_last(self, "deliberately cut")
         self.close_connection = True
         try:
             self.wfile.flush()
@@ -301,9 +328,23 @@ class _Handler(BaseHTTPRequestHandler):
             "raw_len": len(raw),
             "body_framing": framing,
             "user_text": user_text,
+            "peer_port": self.client_address[1],
+            "t_start": time.monotonic(),
+            "outcome": "in progress",
         }
         seq = self.owner._record(entry)
+        try:
+            self._answer(entry, seq, body, user_text)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            entry["outcome"] = f"peer hung up: {exc!r}"
+            self.close_connection = True
+            return
+        finally:
+            entry["t_end"] = time.monotonic()
+        if entry["outcome"] == "in progress":
+            entry["outcome"] = "answered"
 
+    def _answer(self, entry: dict[str, Any], seq: int, body: Any, user_text: str) -> None:
         if self.path != "/v1/chat/completions":
             self._error(404, f"no route for POST {self.path}", "invalid_request_error")
             return
@@ -469,7 +510,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._event(chunked, final, gap)
             self._event(chunked, "[DONE]", 0)
             self._end_stream(chunked)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self.owner._mark_last(self, f"peer hung up mid-stream: {exc!r}")
             self.close_connection = True
 
     def _stream_tool(self, cid: str, model: str, body: dict) -> None:
@@ -496,7 +538,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(chunked, self._chunk(cid, model, {}, "tool_calls", include_usage), EVENT_GAP)
             self._event(chunked, "[DONE]", 0)
             self._end_stream(chunked)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self.owner._mark_last(self, f"peer hung up mid-stream: {exc!r}")
             self.close_connection = True
 
 
