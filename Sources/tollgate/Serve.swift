@@ -94,8 +94,10 @@ struct Serve: ParsableCommand {
             let providers = gateway.snapshot.providers
             return StatusSample(providersEnabled: providers.filter(\.isEnabled).count, providersTotal: providers.count,
                                 requestsStarted: server.requestsStarted, requestsInFlight: server.requestsInFlight)
-        }, extra: {
-            nil  // hook: spend today, e.g. "$1.23 today", once the ledger answers that cheaply
+        }, extra: { [gateway] in
+            // Spend today (UTC) from the budget book: in memory, seeded from the ledger at start.
+            let today = gateway.snapshot.providers.reduce(0.0) { $0 + gateway.budgets.snapshot(provider: $1.name).today }
+            return today > 0 && today < 0.01 ? "under $0.01 today" : String(format: "$%.2f today", today)
         })
 
         var watchdog: ServiceWatchdog?

@@ -53,7 +53,7 @@ import TollgateTestSupport
         let status = notify.wait(after: ready.index, timeout: 6) { $0.hasPrefix("STATUS=") && $0.contains("2 served") }
         let line = try #require(status?.text, "status lines: \(notify.messages.filter { $0.hasPrefix("STATUS=") })")
         #expect(line.hasPrefix("STATUS=1 provider, "))
-        #expect(line.contains(" req/s, 0 in flight, 2 served"))
+        #expect(line.contains(" req/s, 0 in flight, 2 served, $0.00 today"))
 
         daemon.signal(SIGTERM)
         let stopping = notify.wait(after: ready.index) { $0.hasPrefix("STOPPING=1") }
