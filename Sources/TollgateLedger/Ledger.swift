@@ -1,5 +1,8 @@
 import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import TollgateCore
 
 /// One attempt at an upstream, as recorded in the ledger.
@@ -53,10 +56,34 @@ public final class Ledger: @unchecked Sendable {
     private let pending = Mutex<[PendingWrite]>([])
     public let path: String
 
-    /// Opens (or creates) the ledger and runs pending migrations.
+    private let lockFD: Int32
+
+    /// Opens (or creates) the ledger and runs pending migrations. A second tollgate on the
+    /// same file is refused: budgets are decided in memory, so two daemons could each let a
+    /// provider spend its whole budget. (`tollgate spend` only reads and is always allowed.)
     public init(path: String) throws(SQLiteError) {
         self.path = path
-        db = try SQLiteConnection(path: path)
+        let lockFD = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        self.lockFD = lockFD
+        guard lockFD >= 0 else {
+            throw SQLiteError(code: 0, message: "cannot create the lock file \(path).lock: \(String(cString: strerror(errno)))", sql: nil)
+        }
+        if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = read(lockFD, &buffer, buffer.count)
+            let pid = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingWhitespace() : "?"
+            close(lockFD)
+            throw SQLiteError(code: 0, message: "another tollgate (pid \(pid)) is already using the ledger \(path); run one daemon per ledger", sql: nil)
+        }
+        ftruncate(lockFD, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
+        do throws(SQLiteError) {
+            db = try SQLiteConnection(path: path)
+        } catch {
+            close(lockFD)
+            throw error
+        }
         try db.execute("PRAGMA journal_mode = WAL")
         try db.execute("PRAGMA synchronous = NORMAL")
         try Migrations.run(on: db)
@@ -112,6 +139,11 @@ public final class Ledger: @unchecked Sendable {
     /// Commits `row` and waits for it.
     public func recordNow(_ row: LedgerRow) throws(SQLiteError) {
         if let error = queue.sync(execute: { insert([row]) }) { throw error }
+    }
+
+    deinit {
+        flock(lockFD, LOCK_UN)
+        close(lockFD)
     }
 
     /// Runs `body` on the ledger's queue and waits for it.

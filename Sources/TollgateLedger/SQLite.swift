@@ -7,7 +7,9 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public let code: Int32
     public let message: String
     public let sql: String?
-    public var description: String { "SQLite error \(code): \(message)" + (sql.map { " (in \($0))" } ?? "") }
+    public var description: String {
+        (code == 0 ? message : "SQLite error \(code): \(message)") + (sql.map { " (in \($0))" } ?? "")
+    }
 }
 
 /// One SQLite connection. Not thread-safe: its owner keeps it on one serial queue.

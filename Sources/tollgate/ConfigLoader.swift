@@ -13,7 +13,7 @@ enum ConfigLoader {
 
     static func load(path: String, listenOverride: String? = nil) throws -> Loaded {
         guard let bytes = readWholeFile(path) else {
-            throw ValidationError("cannot read config file \(path)")
+            throw StartupError("cannot read config file \(path)")
         }
         do {
             var config = try Config.parse(bytes)
@@ -27,11 +27,17 @@ enum ConfigLoader {
             return Loaded(snapshot: GatewaySnapshot(config: config, providers: resolved.providers),
                           warnings: resolved.warnings)
         } catch let error as ConfigError {
-            throw ValidationError("invalid config \(path): \(error)")
+            throw StartupError("invalid config \(path): \(error)")
         }
     }
 }
 
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// A failure to start (bad config, busy port or ledger): printed as `Error: …`, exit status 1.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -65,7 +65,7 @@ struct Serve: ParsableCommand {
         do {
             ledger = try Ledger(path: snapshot.config.ledgerPath)
         } catch {
-            throw ValidationError("cannot open the ledger \(snapshot.config.ledgerPath): \(error)")
+            throw StartupError("cannot open the ledger \(snapshot.config.ledgerPath): \(error)")
         }
 
         let gateway = Gateway(snapshot: snapshot, ledger: ledger, logger: logger)
@@ -82,7 +82,7 @@ struct Serve: ParsableCommand {
                 let port = try server.start(listen: snapshot.config.listen)
                 addresses = [ListenAddress(host: snapshot.config.listen.host, port: port).description]
             } catch {
-                throw ValidationError("cannot listen on \(snapshot.config.listen): \(error)")
+                throw StartupError("cannot listen on \(snapshot.config.listen): \(error)")
             }
         } else {
             server.start(listeningSockets: passed.sockets)

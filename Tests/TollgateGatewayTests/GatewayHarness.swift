@@ -16,8 +16,13 @@ final class GatewayHarness: @unchecked Sendable {
     let port: UInt16
     let directory: URL
 
-    init(config json: String, environment: [String: String] = [:], settings: ((inout ServerSettings) -> Void)? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)")
+    let ownsDirectory: Bool
+
+    /// `directory` reuses another harness's folder (and so its ledger), as after a restart.
+    init(config json: String, environment: [String: String] = [:], directory existing: URL? = nil,
+         settings: ((inout ServerSettings) -> Void)? = nil) throws {
+        ownsDirectory = existing == nil
+        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = try Config.parse(Array(json.utf8))
         settings?(&config.server)
@@ -33,7 +38,8 @@ final class GatewayHarness: @unchecked Sendable {
 
     deinit {
         server.shutdown()
-        try? FileManager.default.removeItem(at: directory)
+        ledger.flush()
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     func client(timeout: Double = 10) throws -> RawClient { try RawClient(port: port, timeout: timeout) }

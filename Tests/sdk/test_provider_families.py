@@ -1,0 +1,828 @@
+"""End-to-end tests of tollgate's protocol translation: the official openai SDK
+talks Chat Completions / Embeddings to a real tollgate process, which talks
+to fake upstreams of each provider family (family_upstreams.py) on 127.0.0.1:
+
+    anthropic  (anthropic_messages)     ant/claude-x
+    gemini     (google_gemini)          gem/gemini-x, gem/text-embedding-x
+    bedrock    (bedrock_converse)       br/anthropic.claude-x-v1:0, br/amazon.titan-embed-text-v2:0
+    responses  (openai_responses)       resp/gpt-r
+    azure      (openai_chat, api-key)   az/gpt-az, az/emb-az
+    openai     (openai_compatible)      oai/emb-oai (embeddings)
+
+One tollgate serves the whole module, every provider with `retries: 0` and a
+failure threshold high enough that error tests never open a breaker.
+
+Every test puts a unique `tag` into its request so the request tollgate sent
+can be found in the fake's log; the checks on those requests spell out the
+family's wire format (path, auth header, body) independently of tollgate's
+sources.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import openai
+import pytest
+
+import conftest as sdk
+import family_upstreams as fu
+
+# These tests exercise tollgate's translation; in TOLLGATE_SDK_DIRECT=1 mode
+# (SDK straight at a fake, no gateway) they cannot work: the fakes do not speak
+# the OpenAI dialect.
+pytestmark = pytest.mark.gateway
+
+FAMILIES = ["anthropic", "gemini", "bedrock", "responses", "azure"]
+PROVIDER = {"anthropic": "ant", "gemini": "gem", "bedrock": "br", "responses": "resp", "azure": "az", "openai": "oai"}
+UPSTREAM_MODEL = {
+    "anthropic": "claude-x",
+    "gemini": "gemini-x",
+    "bedrock": "anthropic.claude-x-v1:0",
+    "responses": "gpt-r",
+    "azure": "gpt-az",
+}
+MODEL = {family: f"{PROVIDER[family]}/{UPSTREAM_MODEL[family]}" for family in FAMILIES}
+
+SYSTEM = "You are a terse assistant."
+TOOL_RESULT = '{"temp_c": 21, "sky": "clear"}'
+
+WEATHER_PARAMETERS = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+    },
+    "required": ["city"],
+}
+WEATHER_DESCRIPTION = "Get the current weather for a city."
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION, "parameters": WEATHER_PARAMETERS},
+}
+
+# The OpenAI usage each family's fake usage stands for (wire-formats.md §0.3):
+# (prompt, completion, total, cached, reasoning).
+#   anthropic: prompt = input 11 + cache read 5 + cache write 3; cached = cache read
+#   gemini:    prompt = promptTokenCount 13; completion = candidates 6 + thoughts 4
+#   bedrock:   prompt = inputTokens 17 + cache read 4 + cache write 2
+#   responses: input/output tokens as they are, cached 8, reasoning 5
+#   azure:     passed through
+EXPECTED_USAGE = {
+    "anthropic": (19, 7, 26, 5, 0),
+    "gemini": (13, 10, 23, 2, 4),
+    "bedrock": (23, 9, 32, 4, 0),
+    "responses": (21, 12, 33, 8, 5),
+    "azure": (15, 8, 23, 0, 0),
+}
+
+
+# fixtures ----------------------------------------------------------------------
+
+
+class _AllFakes:
+    """Gives conftest's failure report the request logs of every fake."""
+
+    def __init__(self, fakes: dict[str, fu.FamilyUpstream]) -> None:
+        self.fakes = fakes
+
+    def summary(self) -> str:
+        return "\n".join(f.summary() for f in self.fakes.values() if f.requests) or "(no requests recorded)"
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[dict[str, fu.FamilyUpstream]]:
+    servers = fu.start_all()
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+# A 429 carrying a retry hint cools its provider down at once, for as long as the
+# hint says (ProviderHealth; this is independent of failure_threshold). The rate-limit
+# cases therefore go to providers of their own, one per case, pointing at the same fakes.
+COOLING_CASES = ("429-non-stream", "429-stream")
+
+
+def cooling_provider(family: str, case: str) -> str:
+    return f"{PROVIDER[family]}-{case}"
+
+
+def _family_config(fakes: dict[str, fu.FamilyUpstream], port: int, ledger: Path) -> dict[str, Any]:
+    keys = fu.API_KEYS
+    providers: dict[str, dict[str, Any]] = {
+        "ant": {"type": "anthropic", "base_url": fakes["anthropic"].origin, "api_key": keys["anthropic"],
+                "models": ["claude-x"], "retries": 0},
+        "gem": {"type": "gemini", "base_url": fakes["gemini"].origin, "api_key": keys["gemini"],
+                "models": ["gemini-x", "text-embedding-x"], "retries": 0},
+        "br": {"type": "bedrock", "region": "us-east-1", "base_url": fakes["bedrock"].origin,
+               "api_key": keys["bedrock"],
+               "models": ["anthropic.claude-x-v1:0", "amazon.titan-embed-text-v2:0"], "retries": 0},
+        "resp": {"type": "openai", "protocol": "openai_responses", "base_url": fakes["responses"].origin + "/v1",
+                 "api_key": keys["responses"], "models": ["gpt-r"], "retries": 0},
+        "az": {"type": "azure", "endpoint": fakes["azure"].origin, "deployment": "dep1",
+               "api_version": "2024-10-21", "api_key": keys["azure"], "models": ["gpt-az", "emb-az"],
+               "retries": 0},
+        "oai": {"type": "openai_compatible", "base_url": fakes["openai"].origin + "/v1",
+                "api_key": keys["openai"], "models": ["emb-oai"], "retries": 0},
+    }
+    for family in FAMILIES:
+        for case in COOLING_CASES:
+            # No `models`: reached only as PROVIDER/model, never by a bare model id.
+            clone = {k: v for k, v in providers[PROVIDER[family]].items() if k != "models"}
+            providers[cooling_provider(family, case)] = clone
+    return {
+        "listen": f"127.0.0.1:{port}",
+        "ledger": str(ledger),
+        "providers": providers,
+        "failover": {"failure_threshold": 1000},
+    }
+
+
+@pytest.fixture(scope="module")
+def family_gateway(request: pytest.FixtureRequest, fakes: dict[str, fu.FamilyUpstream],
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[sdk.Gateway]:
+    binary = request.getfixturevalue("tollgate_bin")
+    tmp = tmp_path_factory.mktemp("tollgate-families")
+    port = sdk.free_port()
+    config = _family_config(fakes, port, tmp / "ledger.sqlite")
+    config_path = tmp / "config.json"
+    config_path.write_text(json.dumps(config, indent=2))
+    stderr_path = tmp / "tollgate.stderr"
+    cmd = [str(binary), "serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}", "--loops", "2"]
+    with open(stderr_path, "wb") as err, open(tmp / "tollgate.stdout", "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=dict(os.environ),
+                                cwd=str(tmp))
+    gw = sdk.Gateway(f"http://127.0.0.1:{port}/v1", port, proc, stderr_path, config_path, config)
+    deadline = time.monotonic() + sdk.READY_TIMEOUT
+    while not sdk._health_ok(port):
+        if proc.poll() is not None:
+            pytest.fail(f"tollgate exited early with code {proc.returncode}; command: {cmd}\n"
+                        f"stderr:\n{gw.stderr_text()}", pytrace=False)
+        if time.monotonic() > deadline:
+            sdk._stop(proc)
+            pytest.fail(f"tollgate did not become healthy within {sdk.READY_TIMEOUT}s; stderr:\n{gw.stderr_text()}",
+                        pytrace=False)
+        time.sleep(0.1)
+
+    # Let conftest's hooks report this gateway's stderr and the fakes' logs on
+    # failure, and notice if it dies; restore whatever was there afterwards.
+    saved = (sdk._current_gateway, sdk._current_upstream)
+    sdk._current_gateway, sdk._current_upstream = gw, _AllFakes(fakes)
+    try:
+        yield gw
+    finally:
+        sdk._current_gateway, sdk._current_upstream = saved
+        code = sdk._stop(proc)
+        if code not in (0, -signal.SIGTERM):
+            sys.stderr.write(f"\n[tollgate (families) exit code after SIGTERM: {code}]\n{gw.stderr_tail()}\n")
+
+
+@pytest.fixture(scope="module")
+def fclient(family_gateway: sdk.Gateway) -> Iterator[openai.OpenAI]:
+    client = sdk.make_client(family_gateway)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# helpers -----------------------------------------------------------------------
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}]
+
+
+def with_system(text: str) -> list[dict[str, Any]]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+
+
+def collect(stream) -> tuple[str, list]:
+    chunks = list(stream)
+    text = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
+    return text, chunks
+
+
+def accumulate_tool_calls(chunks: list) -> tuple[dict[int, dict[str, Any]], int]:
+    """Tool calls of a streamed answer by index, and how many tool-call deltas carried them."""
+    calls: dict[int, dict[str, Any]] = {}
+    deltas = 0
+    for chunk in chunks:
+        if not chunk.choices:
+            continue
+        for tc in chunk.choices[0].delta.tool_calls or []:
+            deltas += 1
+            slot = calls.setdefault(tc.index, {"id": "", "type": None, "name": "", "arguments": "", "extra": {}})
+            if tc.id:
+                slot["id"] = tc.id
+            if tc.type:
+                slot["type"] = tc.type
+            if tc.function and tc.function.name:
+                slot["name"] += tc.function.name
+            if tc.function and tc.function.arguments:
+                slot["arguments"] += tc.function.arguments
+            slot["extra"].update(tc.model_extra or {})
+    return calls, deltas
+
+
+def finish_reasons(chunks: list) -> list[str]:
+    return [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+
+
+def assert_usage(usage: Any, family: str) -> None:
+    prompt, completion, total, cached, reasoning = EXPECTED_USAGE[family]
+    assert usage is not None, "no usage"
+    got = (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+    assert got == (prompt, completion, total), f"{family} usage (prompt, completion, total) = {got}"
+    if cached:
+        assert usage.prompt_tokens_details is not None and usage.prompt_tokens_details.cached_tokens == cached, usage
+    if reasoning:
+        assert usage.completion_tokens_details is not None \
+            and usage.completion_tokens_details.reasoning_tokens == reasoning, usage
+
+
+def text_of_anthropic(content: Any) -> str:
+    """An Anthropic message's (or system's) text: a string, or text blocks."""
+    if isinstance(content, str):
+        return content
+    assert isinstance(content, list) and all(b.get("type") == "text" for b in content), content
+    return "".join(b["text"] for b in content)
+
+
+def raw_post(gateway: sdk.Gateway, path: str, body: Any) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=30)
+    try:
+        conn.request("POST", "/v1" + path, body=json.dumps(body).encode(),
+                     headers={"Authorization": f"Bearer {gateway.client_api_key}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def sse_data(payload: bytes) -> list[str]:
+    events = [e for e in payload.decode("utf-8").replace("\r\n", "\n").split("\n\n") if e.strip()]
+    out = []
+    for event in events:
+        lines = [ln[len("data:"):].lstrip() for ln in event.split("\n") if ln.startswith("data:")]
+        if lines:
+            out.append("\n".join(lines))
+    return out
+
+
+# what tollgate must send ----------------------------------------------------------
+
+
+def chat_path(family: str, stream: bool) -> str:
+    return {
+        "anthropic": "/v1/messages",
+        "gemini": "/v1beta/models/gemini-x:" + ("streamGenerateContent?alt=sse" if stream else "generateContent"),
+        "bedrock": "/model/anthropic.claude-x-v1%3A0/" + ("converse-stream" if stream else "converse"),
+        "responses": "/v1/responses",
+        "azure": "/openai/deployments/dep1/chat/completions?api-version=2024-10-21",
+    }[family]
+
+
+def check_auth(family: str, rec: dict[str, Any]) -> None:
+    headers = rec["headers"]
+    leaked = {k: v for k, v in headers.items() if sdk.CLIENT_API_KEY in v}
+    assert not leaked, f"the client's API key reached the {family} upstream: {leaked}"
+    key = fu.API_KEYS[family]
+    if family == "anthropic":
+        assert headers.get("x-api-key") == key, headers
+        assert headers.get("anthropic-version") == "2023-06-01", headers
+        assert "authorization" not in headers, headers
+    elif family == "gemini":
+        assert headers.get("x-goog-api-key") == key, headers
+        assert "authorization" not in headers, headers
+        assert "key" not in rec["query"], "the key must travel in x-goog-api-key, not the URL"
+    elif family == "azure":
+        assert headers.get("api-key") == key, headers
+        assert "authorization" not in headers, headers
+    else:  # bedrock (Bedrock API key), responses, openai-compatible
+        assert headers.get("authorization") == f"Bearer {key}", headers
+
+
+def check_chat_request(family: str, rec: dict[str, Any], stream: bool) -> None:
+    assert rec["method"] == "POST"
+    assert rec["path"] == chat_path(family, stream)
+    assert rec["headers"].get("content-type", "").startswith("application/json"), rec["headers"]
+    check_auth(family, rec)
+
+
+def check_text_body(family: str, rec: dict[str, Any], messages: list[dict], stream: bool) -> None:
+    """The request of a system + user chat with max_tokens=77, temperature=0.5, seed=7."""
+    body = rec["body"]
+    user_text = messages[-1]["content"]
+    if family == "anthropic":
+        assert body["model"] == "claude-x"
+        assert body["max_tokens"] == 77
+        assert body["temperature"] == 0.5
+        assert text_of_anthropic(body.get("system")) == SYSTEM, "system prompt not hoisted to `system`"
+        assert len(body["messages"]) == 1 and body["messages"][0]["role"] == "user", body["messages"]
+        assert text_of_anthropic(body["messages"][0]["content"]) == user_text
+        assert bool(body.get("stream")) is stream
+        assert "seed" not in body, "Anthropic has no seed; it must not be sent"
+    elif family == "gemini":
+        assert body["systemInstruction"] == {"parts": [{"text": SYSTEM}]}
+        assert body["contents"] == [{"role": "user", "parts": [{"text": user_text}]}]
+        config = body["generationConfig"]
+        assert config["maxOutputTokens"] == 77
+        assert config["temperature"] == 0.5
+        assert config.get("seed") == 7
+        assert "messages" not in body and "model" not in body
+    elif family == "bedrock":
+        assert body["system"] == [{"text": SYSTEM}]
+        assert body["messages"] == [{"role": "user", "content": [{"text": user_text}]}]
+        assert body["inferenceConfig"] == {"maxTokens": 77, "temperature": 0.5}
+        assert "seed" not in rec["raw"] and "model" not in body and "stream" not in body
+    elif family == "responses":
+        assert body["model"] == "gpt-r"
+        assert body["input"] == [
+            {"type": "message", "role": "system", "content": SYSTEM},
+            {"type": "message", "role": "user", "content": user_text},
+        ]
+        assert body["max_output_tokens"] == 77
+        assert body["temperature"] == 0.5
+        assert body["store"] is False
+        assert bool(body.get("stream")) is stream
+        assert "seed" not in body and "messages" not in body
+    elif family == "azure":
+        assert body["messages"] == messages
+        assert body["max_tokens"] == 77
+        assert body["temperature"] == 0.5
+        assert body["seed"] == 7
+        assert bool(body.get("stream")) is stream
+        if stream:
+            # tollgate always asks for usage (for its ledger), whatever the client asked.
+            assert body.get("stream_options", {}).get("include_usage") is True, body
+
+
+def check_tools_body(family: str, body: dict[str, Any]) -> None:
+    """The translated `tools` and `tool_choice: auto`."""
+    if family == "anthropic":
+        assert body["tools"] == [{"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION,
+                                  "input_schema": WEATHER_PARAMETERS}]
+        assert body["tool_choice"] == {"type": "auto"}
+    elif family == "gemini":
+        assert body["tools"] == [{"functionDeclarations": [
+            {"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION, "parametersJsonSchema": WEATHER_PARAMETERS}]}]
+        assert body["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}
+    elif family == "bedrock":
+        assert body["toolConfig"] == {
+            "tools": [{"toolSpec": {"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION,
+                                    "inputSchema": {"json": WEATHER_PARAMETERS}}}],
+            "toolChoice": {"auto": {}},
+        }
+    elif family == "responses":
+        assert body["tools"] == [{"type": "function", "name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION,
+                                  "parameters": WEATHER_PARAMETERS, "strict": False}]
+        assert body["tool_choice"] == "auto"
+    elif family == "azure":
+        assert body["tools"] == [WEATHER_TOOL]
+        assert body["tool_choice"] == "auto"
+
+
+def check_tool_result_body(family: str, body: dict[str, Any], question: str, calls: list[dict[str, Any]],
+                           args: list[dict], results: list[str], messages: list[dict]) -> None:
+    """The second request of a round trip: the assistant's tool calls and the `tool` results,
+    in the family's own shapes (several results of one turn go together in one turn)."""
+    preamble = fu.TOOL_PREAMBLE.get(family)
+    if family == "anthropic":
+        turns = body["messages"]
+        assert [t["role"] for t in turns] == ["user", "assistant", "user"], turns
+        assert text_of_anthropic(turns[0]["content"]) == question
+        assert turns[1]["content"] == [{"type": "text", "text": preamble}] + [
+            {"type": "tool_use", "id": c["id"], "name": fu.TOOL_NAME, "input": a} for c, a in zip(calls, args)]
+        assert turns[2]["content"] == [{"type": "tool_result", "tool_use_id": c["id"], "content": r}
+                                       for c, r in zip(calls, results)]
+    elif family == "gemini":
+        call_parts = [{"functionCall": {"name": fu.TOOL_NAME, "args": a}} for a in args]
+        call_parts[0]["thoughtSignature"] = fu.GEMINI_THOUGHT_SIGNATURE  # sent back as it came
+        assert body["contents"] == [
+            {"role": "user", "parts": [{"text": question}]},
+            {"role": "model", "parts": call_parts},
+            {"role": "user", "parts": [{"functionResponse": {"name": fu.TOOL_NAME, "response": {"output": r}}}
+                                       for r in results]},
+        ]
+    elif family == "bedrock":
+        assert body["messages"] == [
+            {"role": "user", "content": [{"text": question}]},
+            {"role": "assistant", "content": [{"text": preamble}] + [
+                {"toolUse": {"toolUseId": c["id"], "name": fu.TOOL_NAME, "input": a}} for c, a in zip(calls, args)]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": c["id"], "content": [{"text": r}]}}
+                                         for c, r in zip(calls, results)]},
+        ]
+        assert body["toolConfig"]["tools"][0]["toolSpec"]["name"] == fu.TOOL_NAME
+    elif family == "responses":
+        assert body["input"] == [{"type": "message", "role": "user", "content": question}] + [
+            {"type": "function_call", "call_id": c["id"], "name": fu.TOOL_NAME, "arguments": c["arguments"]}
+            for c in calls] + [
+            {"type": "function_call_output", "call_id": c["id"], "output": r} for c, r in zip(calls, results)]
+    elif family == "azure":
+        assert body["messages"] == messages
+
+
+def expected_tool_call_id(family: str, call_id: str) -> None:
+    if family == "gemini":
+        # Gemini gives no ids; tollgate makes one up.
+        assert isinstance(call_id, str) and call_id, f"tool call id {call_id!r}"
+    else:
+        assert call_id == fu.TOOL_CALL_IDS[family]
+
+
+def tool_ok_key(family: str, call_id: str) -> str:
+    return f"name={fu.TOOL_NAME}" if family == "gemini" else call_id
+
+
+# (1) non-streamed text -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_non_stream_text(fclient, fakes, tag, family):
+    messages = with_system(f"hello there {tag}")
+    resp = fclient.chat.completions.create(model=MODEL[family], messages=messages, max_tokens=77,
+                                           temperature=0.5, seed=7)
+    rec = fakes[family].find_one(tag)
+    check_chat_request(family, rec, stream=False)
+    check_text_body(family, rec, messages, stream=False)
+
+    assert resp.object == "chat.completion"
+    assert isinstance(resp.id, str) and resp.id
+    assert len(resp.choices) == 1
+    choice = resp.choices[0]
+    assert choice.index == 0
+    assert choice.message.role == "assistant"
+    assert choice.message.content == fu.reply_text(family, messages[-1]["content"])
+    assert not choice.message.tool_calls
+    assert choice.finish_reason == "stop"
+    assert_usage(resp.usage, family)
+
+
+# (2) streamed text ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("include_usage", [False, True], ids=["no-usage", "include-usage"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_stream_text(fclient, fakes, tag, family, include_usage):
+    messages = with_system(f"stream please {tag}")
+    extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    stream = fclient.chat.completions.create(model=MODEL[family], messages=messages, max_tokens=77,
+                                             temperature=0.5, seed=7, stream=True, **extra)
+    got, chunks = collect(stream)
+    rec = fakes[family].find_one(tag)
+    check_chat_request(family, rec, stream=True)
+    check_text_body(family, rec, messages, stream=True)
+
+    assert got == fu.reply_text(family, messages[-1]["content"])
+    assert chunks, "no chunks"
+    assert all(c.object == "chat.completion.chunk" for c in chunks), {c.object for c in chunks}
+    assert len({c.id for c in chunks}) == 1, "chunks of one answer must share their id"
+    content_chunks = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(content_chunks) > 1, "the answer should arrive in several chunks"
+    first = next(c for c in chunks if c.choices)
+    assert first.choices[0].delta.role == "assistant"
+    assert finish_reasons(chunks) == ["stop"]
+    if include_usage:
+        final = chunks[-1]
+        assert final.choices == [], f"the usage chunk must have no choices: {final}"
+        assert_usage(final.usage, family)
+        assert all(c.usage is None for c in chunks[:-1]), "usage on a chunk before the last"
+    else:
+        assert all(c.usage is None for c in chunks), "usage sent to a client that did not ask for it"
+        assert all(c.choices for c in chunks), "a chunk without choices sent to a client that did not ask for usage"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_stream_raw_sse_ends_with_done(family_gateway, fakes, tag, family):
+    text = f"raw stream {tag}"
+    status, headers, payload = raw_post(family_gateway, "/chat/completions",
+                                        {"model": MODEL[family], "messages": user(text), "stream": True})
+    assert status == 200, payload[:500]
+    assert headers.get("content-type", "").startswith("text/event-stream"), headers
+    data = sse_data(payload)
+    assert data and data[-1] == "[DONE]", f"stream does not end with data: [DONE]: {data[-3:]}"
+    assert data.count("[DONE]") == 1
+    chunks = [json.loads(d) for d in data[:-1]]
+    assert all(c.get("object") == "chat.completion.chunk" for c in chunks)
+    assert not any("error" in c for c in chunks)
+    got = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert got == fu.reply_text(family, text)
+    assert len(fakes[family].find(tag)) == 1
+
+
+# (3) tools ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_tool_call_non_stream(fclient, fakes, tag, family):
+    resp = fclient.chat.completions.create(model=MODEL[family], messages=user(f"#tool weather in Paris? {tag}"),
+                                           tools=[WEATHER_TOOL], tool_choice="auto")
+    rec = fakes[family].find_one(tag)
+    check_chat_request(family, rec, stream=False)
+    check_tools_body(family, rec["body"])
+
+    choice = resp.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == fu.TOOL_PREAMBLE.get(family)
+    calls = choice.message.tool_calls
+    assert calls is not None and len(calls) == 1, calls
+    call = calls[0]
+    expected_tool_call_id(family, call.id)
+    assert call.type == "function"
+    assert call.function.name == fu.TOOL_NAME
+    assert isinstance(call.function.arguments, str), "arguments must be a JSON string"
+    assert json.loads(call.function.arguments) == fu.TOOL_ARGS
+    if family == "gemini":
+        # The thought signature rides along for the client to send back.
+        assert (call.model_extra or {}).get("extra_content") == \
+            {"google": {"thought_signature": fu.GEMINI_THOUGHT_SIGNATURE}}, call
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_tool_call_stream(fclient, fakes, tag, family):
+    stream = fclient.chat.completions.create(model=MODEL[family], messages=user(f"#tool stream it {tag}"),
+                                             tools=[WEATHER_TOOL], tool_choice="auto", stream=True)
+    text, chunks = collect(stream)
+    rec = fakes[family].find_one(tag)
+    check_chat_request(family, rec, stream=True)
+    check_tools_body(family, rec["body"])
+
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert finish_reasons(chunks) == ["tool_calls"]
+    assert text == (fu.TOOL_PREAMBLE.get(family) or "")
+    calls, deltas = accumulate_tool_calls(chunks)
+    assert list(calls) == [0], calls
+    call = calls[0]
+    expected_tool_call_id(family, call["id"])
+    assert call["type"] == "function"
+    assert call["name"] == fu.TOOL_NAME
+    assert json.loads(call["arguments"]) == fu.TOOL_ARGS
+    if family != "gemini":  # Gemini sends a call whole; the others stream the arguments
+        assert call["arguments"] == fu.TOOL_ARGS_JSON
+        assert deltas > 2, "the arguments should arrive in several deltas"
+    else:
+        assert call["extra"].get("extra_content") == {"google": {"thought_signature": fu.GEMINI_THOUGHT_SIGNATURE}}
+
+
+def tool_round_trip(fclient, fakes, tag: str, family: str, stream: bool, marker: str, args: list[dict],
+                    results: list[str]) -> None:
+    """Asks for tool calls, checks them, sends the tool results back, checks what the
+    upstream received and the text answer."""
+    question = f"{marker} weather, please {tag}"
+    model = MODEL[family]
+    first = fclient.chat.completions.create(model=model, messages=user(question), tools=[WEATHER_TOOL],
+                                            stream=stream)
+    if stream:
+        content, chunks = collect(first)
+        by_index, _ = accumulate_tool_calls(chunks)
+        assert finish_reasons(chunks) == ["tool_calls"]
+        assert sorted(by_index) == list(range(len(args))), f"tool call indexes {sorted(by_index)}"
+        calls = [by_index[i] for i in sorted(by_index)]
+    else:
+        message = first.choices[0].message
+        assert first.choices[0].finish_reason == "tool_calls"
+        content = message.content
+        calls = [{"id": tc.id, "name": tc.function.name, "arguments": tc.function.arguments,
+                  "extra": dict(tc.model_extra or {})} for tc in message.tool_calls or []]
+    assert [c["name"] for c in calls] == [fu.TOOL_NAME] * len(args)
+    assert [json.loads(c["arguments"]) for c in calls] == args
+    ids = [c["id"] for c in calls]
+    assert all(isinstance(i, str) and i for i in ids) and len(set(ids)) == len(ids), f"tool call ids {ids}"
+    if family != "gemini":
+        assert ids == [fu.TOOL_CALL_IDS[family], fu.SECOND_TOOL_CALL_IDS[family]][:len(args)]
+
+    # The conversation goes on as a client writes it: the assistant turn with its tool
+    # calls (and whatever extra fields came with them), then one `tool` message per call.
+    tool_calls = [{"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]},
+                   **c["extra"]} for c in calls]
+    messages = [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": content or None, "tool_calls": tool_calls},
+    ] + [{"role": "tool", "tool_call_id": c["id"], "content": r} for c, r in zip(calls, results)]
+    second = fclient.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL], stream=stream)
+    if stream:
+        answer, chunks = collect(second)
+        assert finish_reasons(chunks) == ["stop"]
+    else:
+        answer = second.choices[0].message.content
+        assert second.choices[0].finish_reason == "stop"
+        assert not second.choices[0].message.tool_calls
+
+    records = fakes[family].find(tag)
+    assert len(records) == 2, [r["path"] for r in records]
+    rec = records[1]
+    check_chat_request(family, rec, stream=stream)
+    check_tool_result_body(family, rec["body"], question, calls, args, results, messages)
+    assert answer == fu.tool_ok_answer([(tool_ok_key(family, c["id"]), r) for c, r in zip(calls, results)])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_tool_round_trip(fclient, fakes, tag, family, stream):
+    tool_round_trip(fclient, fakes, tag, family, stream, "#tool", [fu.TOOL_ARGS], [TOOL_RESULT])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_parallel_tool_calls_round_trip(fclient, fakes, tag, family, stream):
+    """Two calls in one answer; both results go back in one request (one turn where the
+    family needs alternating roles)."""
+    tool_round_trip(fclient, fakes, tag, family, stream, "#tools2", [fu.TOOL_ARGS, fu.TOOL_ARGS_2],
+                    [TOOL_RESULT, '{"temp_c": 14, "sky": "rain"}'])
+
+
+# (4) upstream errors -------------------------------------------------------------------
+
+ERROR_TABLES = {
+    "anthropic": fu.ANTHROPIC_ERRORS,
+    "gemini": fu.GEMINI_ERRORS,
+    "bedrock": fu.BEDROCK_ERRORS,
+    "responses": fu.RESPONSES_ERRORS,
+    "azure": fu.AZURE_ERRORS,
+}
+
+# (family, marker, client status, SDK exception, Retry-After the client should see)
+ERROR_CASES = [
+    ("anthropic", "#err-overloaded", 529, openai.InternalServerError, None),
+    ("anthropic", "#err-invalid", 400, openai.BadRequestError, None),
+    ("anthropic", "#err-ratelimit", 429, openai.RateLimitError, "3"),
+    ("gemini", "#err-quota", 429, openai.RateLimitError, "7"),
+    ("gemini", "#err-invalid", 400, openai.BadRequestError, None),
+    ("gemini", "#err-unavailable", 503, openai.InternalServerError, None),
+    ("bedrock", "#err-validation", 400, openai.BadRequestError, None),
+    ("bedrock", "#err-throttle", 429, openai.RateLimitError, None),
+    ("bedrock", "#err-unavailable", 503, openai.InternalServerError, None),
+    ("responses", "#err-ratelimit", 429, openai.RateLimitError, "2"),
+    ("responses", "#err-invalid", 400, openai.BadRequestError, None),
+    ("responses", "#err-server", 500, openai.InternalServerError, None),
+    ("azure", "#err-ratelimit", 429, openai.RateLimitError, "4"),
+    ("azure", "#err-filter", 400, openai.BadRequestError, None),
+    ("azure", "#err-server", 500, openai.InternalServerError, None),
+]
+
+
+def provider_message(family: str, marker: str) -> str:
+    body = ERROR_TABLES[family][marker][1]
+    return body["message"] if family == "bedrock" else body["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
+@pytest.mark.parametrize("family, marker, status, exc_type, retry_after", ERROR_CASES,
+                         ids=[f"{c[0]}-{c[1][5:]}-{c[2]}" for c in ERROR_CASES])
+def test_upstream_error(fclient, fakes, tag, family, marker, status, exc_type, retry_after, stream):
+    model = MODEL[family]
+    if status == 429:
+        case = f"429-{'stream' if stream else 'non-stream'}"
+        model = f"{cooling_provider(family, case)}/{UPSTREAM_MODEL[family]}"
+    with pytest.raises(openai.APIStatusError) as info:
+        result = fclient.chat.completions.create(model=model, messages=user(f"{marker} {tag}"), stream=stream)
+        if stream:
+            list(result)
+    exc = info.value
+    needle = provider_message(family, marker)
+    assert exc.status_code == status, f"status {exc.status_code} != {status}; body {exc.response.text!r}"
+    assert isinstance(exc, exc_type), type(exc)
+    body = exc.response.json()
+    assert isinstance(body, dict) and isinstance(body.get("error"), dict), f"not OpenAI-shaped: {body!r}"
+    assert set(body["error"]) >= {"message", "type", "param", "code"}, body
+    assert needle in body["error"]["message"], f"{needle!r} not in {body['error']['message']!r}"
+    assert needle in exc.message
+    if retry_after is not None:
+        assert exc.response.headers.get("retry-after") == retry_after, dict(exc.response.headers)
+    assert len(fakes[family].find(tag)) == 1, "retries: 0, so exactly one upstream attempt"
+
+
+# (5) mid-stream errors --------------------------------------------------------------------
+
+MIDSTREAM_CASES = [
+    ("anthropic", "#midstream", "anthropic"),
+    ("gemini", "#midstream", "gemini"),
+    ("bedrock", "#midstream", "bedrock"),
+    ("responses", "#midstream", "responses"),
+    ("responses", "#midfailed", "responses-failed"),
+    ("azure", "#midstream", "azure"),
+]
+MIDSTREAM_IDS = ["anthropic-error-event", "gemini-error-data", "bedrock-exception-frame", "responses-error-event",
+                 "responses-failed-event", "azure-error-data"]
+
+
+@pytest.mark.parametrize("family, marker, message_key", MIDSTREAM_CASES, ids=MIDSTREAM_IDS)
+def test_mid_stream_error_raises(fclient, fakes, tag, family, marker, message_key):
+    text = f"{marker} {tag}"
+    stream = fclient.chat.completions.create(model=MODEL[family], messages=user(text), stream=True)
+    pieces = []
+    with pytest.raises(openai.APIError) as info:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                pieces.append(chunk.choices[0].delta.content)
+    assert fu.MIDSTREAM_MESSAGES[message_key] in info.value.message, info.value.message
+    # The fake sent three 7-character pieces before failing; they reach the client first.
+    assert "".join(pieces) == fu.reply_text(family, text)[:21]
+    assert len(fakes[family].find(tag)) == 1
+
+
+@pytest.mark.parametrize("family, marker, message_key", MIDSTREAM_CASES, ids=MIDSTREAM_IDS)
+def test_mid_stream_error_raw_framing(family_gateway, fakes, tag, family, marker, message_key):
+    status, _, payload = raw_post(family_gateway, "/chat/completions",
+                                  {"model": MODEL[family], "messages": user(f"{marker} {tag}"), "stream": True})
+    assert status == 200, payload[:500]
+    data = sse_data(payload)
+    assert "[DONE]" not in data, "a failed stream must not end with [DONE]"
+    last = json.loads(data[-1])
+    assert isinstance(last.get("error"), dict), f"last event is not an error: {data[-1]!r}"
+    assert fu.MIDSTREAM_MESSAGES[message_key] in last["error"].get("message", "")
+
+
+# embeddings --------------------------------------------------------------------------------
+
+EMBED_MODELS = {
+    "openai": "oai/emb-oai",
+    "azure": "az/emb-az",
+    "gemini": "gem/text-embedding-x",
+    "bedrock": "br/amazon.titan-embed-text-v2:0",
+}
+
+
+def embed_inputs(family: str, tag: str) -> list[str] | str:
+    if family == "bedrock":
+        return f"alpha {tag}"  # Titan embeds one text per call
+    return [f"alpha {tag}", f"beta {tag}", f"gamma ✓ {tag}"]
+
+
+def check_embed_request(family: str, rec: dict[str, Any], inputs: list[str] | str, dimensions: int | None) -> None:
+    body = rec["body"]
+    check_auth(family, rec)
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    if family == "openai":
+        assert rec["path"] == "/v1/embeddings"
+        assert body["model"] == "emb-oai"
+        assert body["input"] == inputs
+        assert body.get("dimensions") == dimensions
+    elif family == "azure":
+        assert rec["path"] == "/openai/deployments/dep1/embeddings?api-version=2024-10-21"
+        assert body["input"] == inputs
+    elif family == "gemini":
+        assert rec["path"] == "/v1beta/models/text-embedding-x:batchEmbedContents"
+        item = {"model": "models/text-embedding-x"}
+        if dimensions:
+            item["outputDimensionality"] = dimensions
+        assert body == {"requests": [dict(item, content={"parts": [{"text": t}]}) for t in texts]}
+    elif family == "bedrock":
+        assert rec["path"] == "/model/amazon.titan-embed-text-v2%3A0/invoke"
+        expected = {"inputText": texts[0], "normalize": True}
+        if dimensions:
+            expected["dimensions"] = dimensions
+        assert body == expected
+
+
+@pytest.mark.parametrize("encoding", ["default-base64", "float"])
+@pytest.mark.parametrize("family", list(EMBED_MODELS))
+def test_embeddings(fclient, fakes, tag, family, encoding):
+    inputs = embed_inputs(family, tag)
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    extra = {"encoding_format": "float"} if encoding == "float" else {}
+    raw = fclient.embeddings.with_raw_response.create(model=EMBED_MODELS[family], input=inputs, **extra)
+    payload = json.loads(raw.text)
+    resp = raw.parse()
+
+    rec = fakes[family].find_one(tag)
+    check_embed_request(family, rec, inputs, None)
+    if family in ("openai", "azure"):
+        assert rec["body"].get("encoding_format") in (None, "float"), "upstream asked for a format tollgate must decode"
+
+    assert payload.get("object") == "list"
+    assert [d["index"] for d in payload["data"]] == list(range(len(texts)))
+    for item in payload["data"]:
+        assert item.get("object") == "embedding"
+        if encoding == "float":
+            assert isinstance(item["embedding"], list), "encoding_format=float must answer a list of numbers"
+        else:
+            assert isinstance(item["embedding"], str), "the SDK asked for base64 (its default); got a list"
+    vectors = [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
+    assert vectors == [fu.embedding_for(t) for t in texts]
+    if family in ("openai", "azure"):
+        assert resp.usage.prompt_tokens == fu.OPENAI_EMBED_PROMPT_TOKENS
+    elif family == "bedrock":
+        assert resp.usage.prompt_tokens == fu.TITAN_INPUT_TOKENS
+
+
+@pytest.mark.parametrize("family", ["openai", "gemini", "bedrock"])
+def test_embeddings_dimensions(fclient, fakes, tag, family):
+    inputs = embed_inputs(family, tag)
+    texts = [inputs] if isinstance(inputs, str) else inputs
+    resp = fclient.embeddings.create(model=EMBED_MODELS[family], input=inputs, dimensions=4,
+                                     encoding_format="float")
+    check_embed_request(family, fakes[family].find_one(tag), inputs, 4)
+    assert [d.embedding for d in sorted(resp.data, key=lambda d: d.index)] == [fu.embedding_for(t, 4) for t in texts]
