@@ -5,7 +5,8 @@ import Glibc
 import TollgateTestSupport
 
 /// systemd's side of sd_notify: an AF_UNIX datagram socket whose path goes in `NOTIFY_SOCKET`.
-/// A thread collects every datagram, in order.
+/// A thread collects every datagram, in order; call `stop()` when done (the thread keeps the
+/// object alive until then).
 final class NotifySocket: @unchecked Sendable {
     let path: String
     private let fd: Int32
@@ -36,8 +37,13 @@ final class NotifySocket: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// Removes the socket file now; the reader thread closes the descriptor within 50 ms.
     func stop() {
-        lock.withLock { stopped = true }
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        if first { unlink(path) }
     }
 
     /// Every datagram received so far.
@@ -67,7 +73,6 @@ final class NotifySocket: @unchecked Sendable {
             }
         }
         close(fd)
-        unlink(path)
     }
 }
 
