@@ -18,13 +18,14 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
 
     init(code: CURLcode, detail: String) {
         curlCode = Int(code.rawValue)
-        switch code {
-        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+        // curl's error numbers are part of its ABI (curl.h); matched by value because the
+        // release (whole-module) build does not resolve the imported constants in patterns.
+        switch code.rawValue {
+        case 5, 6, 7:  // COULDNT_RESOLVE_PROXY, COULDNT_RESOLVE_HOST, COULDNT_CONNECT
             kind = .connect
-        case CURLE_OPERATION_TIMEDOUT:
+        case 28:  // OPERATION_TIMEDOUT
             kind = .timeout
-        case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_HTTP2,
-             CURLE_HTTP2_STREAM, CURLE_SSL_CONNECT_ERROR:
+        case 16, 18, 35, 52, 55, 56, 92:  // HTTP2, PARTIAL_FILE, SSL_CONNECT_ERROR, GOT_NOTHING, SEND_ERROR, RECV_ERROR, HTTP2_STREAM
             kind = .io
         default:
             kind = .other
