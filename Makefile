@@ -8,6 +8,10 @@ APT_PKGS  := libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config
 BENCH_PKGS := nginx-light wrk curl
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+# Fixed by the unit's ConfigurationDirectory=tollgate.
+CONFDIR   := /etc/tollgate
 
 # Installs a list of Debian packages when any is missing, as root or through sudo.
 define apt_install
@@ -19,7 +23,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk bench venv clean
+.PHONY: venv-deps deps build release run test test-swift test-sdk bench venv clean install uninstall verify-units
 
 deps:
 	$(call apt_install,$(APT_PKGS))
@@ -57,6 +61,39 @@ test-sdk: deps venv
 bench: deps release
 	$(call apt_install,$(BENCH_PKGS))
 	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate bash bench/run.sh
+
+# The release binary (and any resource bundles, which Bundle.module finds next to it), the
+# systemd units (ExecStart pointed at BINDIR) and, unless one exists, the example config.
+install: release
+	install -D -m 0755 .build/release/tollgate $(DESTDIR)$(BINDIR)/tollgate
+	@for bundle in .build/release/*.resources; do \
+		[ -d "$$bundle" ] || continue; \
+		target="$(DESTDIR)$(BINDIR)/$$(basename "$$bundle")"; \
+		rm -rf "$$target" && cp -R "$$bundle" "$$target" && chmod -R u=rwX,go=rX "$$target"; \
+		echo "installed $$target"; \
+	done
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/bin/tollgate|$(BINDIR)/tollgate|' deploy/tollgate.service > $(DESTDIR)$(UNITDIR)/tollgate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tollgate.service
+	install -m 0644 deploy/tollgate.socket $(DESTDIR)$(UNITDIR)/tollgate.socket
+	@if [ -e $(DESTDIR)$(CONFDIR)/config.json ]; then \
+		echo "kept the existing $(DESTDIR)$(CONFDIR)/config.json"; \
+	else \
+		install -D -m 0644 deploy/config.json $(DESTDIR)$(CONFDIR)/config.json; \
+		echo "installed $(DESTDIR)$(CONFDIR)/config.json"; \
+	fi
+	@echo "next: put provider keys in $(CONFDIR)/tollgate.env (mode 600), then"
+	@echo "      systemctl daemon-reload && systemctl enable --now tollgate.service"
+
+# Leaves the config and the ledger (/var/lib/tollgate) in place.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tollgate $(DESTDIR)$(UNITDIR)/tollgate.service $(DESTDIR)$(UNITDIR)/tollgate.socket
+	rm -rf $(DESTDIR)$(BINDIR)/tollgate_*.resources
+
+# systemd-analyze verify on deploy/ (the service checked against the built binary).
+verify-units: build
+	$(call apt_install,systemd)
+	.ci/verify-units $(CURDIR)/.build/debug/tollgate
 
 clean:
 	rm -rf .build

@@ -61,6 +61,11 @@ let package = Package(
                                    "TollgateWire", "TollgateTestSupport",
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
+        // Runs the built `tollgate` binary as systemd would (NOTIFY_SOCKET, LISTEN_FDS, signals).
+        .testTarget(name: "TollgateServiceTests",
+                    dependencies: ["TollgateTestSupport", "TollgateCore", "TollgateSystemd", "TollgateLedger",
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

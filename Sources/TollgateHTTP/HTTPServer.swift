@@ -17,6 +17,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var nextLoop = 0
     private let connectionCount = Atomic<Int>(0)
     private let requestCount = Atomic<Int>(0)
+    private let requestTotal = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     /// Receives one line per request the server answers by itself (malformed input, overload).
     public var logger: (@Sendable (ServerLogEntry) -> Void)?
@@ -35,6 +36,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     public var openConnections: Int { connectionCount.load(ordering: .relaxed) }
     public var requestsInFlight: Int { requestCount.load(ordering: .relaxed) }
+    /// Requests started since the server was created (for a requests-per-second figure).
+    public var requestsStarted: Int { requestTotal.load(ordering: .relaxed) }
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Binds `address` and starts accepting. Returns the bound port (useful with port 0).
@@ -128,7 +131,10 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     func connectionClosed() { connectionCount.subtract(1, ordering: .relaxed) }
-    func requestStarted() { requestCount.add(1, ordering: .relaxed) }
+    func requestStarted() {
+        requestCount.add(1, ordering: .relaxed)
+        requestTotal.add(1, ordering: .relaxed)
+    }
     func requestFinished() { requestCount.subtract(1, ordering: .relaxed) }
 
     func log(_ entry: ServerLogEntry) { logger?(entry) }

@@ -178,6 +178,12 @@ public final class Ledger: @unchecked Sendable {
         queue.sync {}
     }
 
+    /// Waits for every queued write, then copies the WAL into the database file and empties it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`): the last thing a stopping daemon does.
+    public func checkpoint() throws(SQLiteError) {
+        try onQueue { () throws(SQLiteError) in try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     public func allRows() throws(SQLiteError) -> [LedgerRow] {
         let result: Result<[[SQLiteStatement.Value]], SQLiteError> = queue.sync {
             do throws(SQLiteError) {

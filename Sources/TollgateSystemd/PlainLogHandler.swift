@@ -4,12 +4,21 @@ import Logging
 /// Plain lines on stderr: `2026-11-22T20:01:13.123Z info message key=value`.
 /// Used when stderr is not the journal.
 public struct PlainLogHandler: LogHandler {
-    public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     /// Metadata keys printed after the message (the rest stays for structured sinks).
     public var printedKeys: Set<String> = ["request_id"]
+    private let shared: LogLevelSetting
+    private var ownLevel: Logger.Level?
 
-    public init(level: Logger.Level) { logLevel = level }
+    public init(level: Logger.Level) { self.init(levels: LogLevelSetting(level)) }
+
+    /// Follows `levels` (changed on reload) until this logger's level is set explicitly.
+    public init(levels: LogLevelSetting) { shared = levels }
+
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? shared.level }
+        set { ownLevel = newValue }
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

@@ -9,18 +9,24 @@ import TollgateLedger
 import TollgateSystemd
 
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the gateway daemon.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway daemon.",
+        discussion: """
+            Under systemd (Type=notify) it reports READY, STATUS, WATCHDOG, RELOADING and STOPPING, \
+            logs to the journal with structured fields, and serves on sockets passed by tollgate.socket. \
+            SIGHUP reloads the config; SIGTERM drains requests in flight, then exits.
+            """)
 
     @Option(name: .long, help: "Path to the config file.")
     var config: String
 
-    @Option(name: .long, help: "Listen on HOST:PORT instead of the config's \"listen\".")
+    @Option(name: .long, help: "Listen on HOST:PORT instead of the config's \"listen\" (ignored when systemd passes sockets).")
     var listen: String?
 
     @Option(name: .long, help: "Number of event loops (default: the config's server.loops, else one per core).")
     var loops: Int?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the config's log_level, also on reload).")
     var logLevel: String?
 
     func validate() throws {
@@ -31,12 +37,29 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        // First, while no other thread reads the environment: sd_listen_fds unsets LISTEN_*.
+        let passed = SocketActivation.takeListeningSockets()
+        do {
+            try serve(passed: passed)
+        } catch {
+            ServiceNotifier.status("failed to start: \(error)")
+            throw error
+        }
+        dispatchMain()
+    }
+
+    private func serve(passed: SocketActivation.Passed) throws {
         let loaded = try ConfigLoader.load(path: config, listenOverride: listen)
         let snapshot = loaded.snapshot
-        let level = Logger.Level(rawValue: logLevel ?? snapshot.config.logLevel) ?? .info
-        LoggingSystem.bootstrap { _ in PlainLogHandler(level: level) }
+        let levelOverride = logLevel.flatMap(Logger.Level.init(rawValue:))
+        let levels = LogLevelSetting(levelOverride ?? Logger.Level(rawValue: snapshot.config.logLevel) ?? .info)
+        let toJournal = JournalLogHandler.stderrIsJournal()
+        LoggingSystem.bootstrap { _ -> any LogHandler in
+            toJournal ? JournalLogHandler(levels: levels) : PlainLogHandler(levels: levels)
+        }
         let logger = Logger(label: "tollgate")
         for warning in loaded.warnings { logger.warning("\(warning)") }
+        for problem in passed.problems { logger.warning("socket activation: \(problem)") }
 
         let ledger: Ledger
         do {
@@ -52,17 +75,51 @@ struct Serve: ParsableCommand {
         server.logger = { entry in
             logger.info("\(entry.method) \(entry.path) status=\(entry.status) note=\"\(entry.note)\"")
         }
-        let port: UInt16
-        do {
-            port = try server.start(listen: snapshot.config.listen)
-        } catch {
-            throw StartupError("cannot listen on \(snapshot.config.listen): \(error)")
-        }
-        let enabled = snapshot.providers.filter(\.isEnabled).count
-        logger.info("tollgate \(TollgateCommand.version) listening on \(snapshot.config.listen.host):\(port) with \(loopCount) loops, \(enabled) of \(snapshot.providers.count) providers enabled")
-        ServiceNotifier.ready(status: "\(enabled) providers enabled, listening on port \(port)")
 
-        SignalHandling.install(server: server, logger: logger)
-        dispatchMain()
+        let addresses: [String]
+        if passed.sockets.isEmpty {
+            do {
+                let port = try server.start(listen: snapshot.config.listen)
+                addresses = [ListenAddress(host: snapshot.config.listen.host, port: port).description]
+            } catch {
+                throw StartupError("cannot listen on \(snapshot.config.listen): \(error)")
+            }
+        } else {
+            server.start(listeningSockets: passed.sockets)
+            addresses = passed.sockets.map(SocketActivation.localAddress)
+            if listen != nil { logger.notice("--listen is ignored: systemd passed the sockets to serve on") }
+        }
+
+        let status = StatusReporter(sample: { [gateway, server] in
+            let providers = gateway.snapshot.providers
+            return StatusSample(providersEnabled: providers.filter(\.isEnabled).count, providersTotal: providers.count,
+                                requestsStarted: server.requestsStarted, requestsInFlight: server.requestsInFlight)
+        }, extra: { [gateway] in
+            // Spend today (UTC) from the budget book: in memory, seeded from the ledger at start.
+            let today = gateway.snapshot.providers.reduce(0.0) { $0 + gateway.budgets.snapshot(provider: $1.name).today }
+            return today > 0 && today < 0.01 ? "under $0.01 today" : String(format: "$%.2f today", today)
+        })
+
+        var watchdog: ServiceWatchdog?
+        if let interval = ServiceWatchdog.systemdInterval() {
+            watchdog = ServiceWatchdog(loopQueues: server.loops.map(\.queue), interval: interval, onStall: { late in
+                logger.critical("event loop\(late.count == 1 ? "" : "s") \(late.map(String.init).joined(separator: ", ")) stopped turning: withholding watchdog pings, so systemd will restart tollgate")
+            }, onRecovery: {
+                logger.warning("every event loop is turning again: watchdog pings resumed")
+            })
+        }
+
+        let daemon = Daemon(configPath: config, listenOverride: listen, logLevelOverride: levelOverride, levels: levels,
+                            logger: logger, gateway: gateway, server: server, ledger: ledger, running: snapshot.config,
+                            socketActivated: !passed.sockets.isEmpty, status: status, watchdog: watchdog)
+        SignalHandling.install(daemon: daemon)
+
+        let enabled = snapshot.providers.filter(\.isEnabled).count
+        let via = passed.sockets.isEmpty ? "" : " (sockets passed by systemd)"
+        logger.info("tollgate \(TollgateCommand.version) listening on \(addresses.joined(separator: ", "))\(via) with \(loopCount) loops, \(enabled) of \(snapshot.providers.count) providers enabled, logging to \(toJournal ? "the journal" : "stderr")")
+        if let watchdog { logger.info("systemd watchdog: pinging every \(seconds(watchdog.interval)) while every loop turns") }
+        watchdog?.start()
+        ServiceNotifier.ready(status: "listening on \(addresses.joined(separator: ", ")), \(enabled) of \(snapshot.providers.count) providers enabled")
+        status.start()
     }
 }
