@@ -134,18 +134,9 @@ public func utcKeys(_ seconds: Double) -> (day: String, month: String) {
     return ("\(month)-\(c.day < 10 ? "0" : "")\(c.day)", month)
 }
 
-/// Civil date of a Unix time in UTC (days-from-civil inverse; no locale, no calendar objects).
+/// Civil date of a Unix time in UTC.
 public func utcComponents(_ seconds: Double) -> (year: Int, month: Int, day: Int) {
-    let days = Int((seconds / 86400).rounded(.down))
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    civilDate(daysSince1970: Int((seconds / 86400).rounded(.down)))
 }
 
 /// Unix time of the start of the UTC day and month containing `seconds`.
