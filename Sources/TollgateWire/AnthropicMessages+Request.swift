@@ -241,27 +241,12 @@ extension AnthropicMessages {
     /// OpenAI function tools → `{name, description, input_schema}`. `strict` is not forwarded:
     /// Anthropic supports it only on recent models.
     static func tools(_ value: JSONValue?) throws(GatewayError) -> [JSONValue]? {
-        guard let value = nonNull(value) else { return nil }
-        guard let tools = value.arrayValue else { throw .invalidRequest("tools must be an array.", param: "tools") }
-        var out: [JSONValue] = []
-        for (i, tool) in tools.enumerated() {
-            guard tool["type"]?.stringValue == "function", let function = tool["function"] else {
-                throw .invalidRequest("tools[\(i)]: only function tools are supported by the Anthropic Messages API.",
-                                      param: "tools[\(i)].type")
-            }
-            guard let name = function["name"]?.stringValue, !name.isEmpty else {
-                throw .invalidRequest("tools[\(i)].function.name is required.", param: "tools[\(i)].function.name")
-            }
-            var converted = JSONObject([("name", .string(name))])
-            if let description = function["description"]?.stringValue { converted["description"] = .string(description) }
-            if let schema = function["parameters"], case .object = schema {
-                converted["input_schema"] = schema
-            } else {
-                converted["input_schema"] = ["type": "object", "properties": [:]]
-            }
-            out.append(.object(converted))
+        try FunctionTool.read(value, api: "the Anthropic Messages API")?.map { tool in
+            var converted = JSONObject([("name", .string(tool.name))])
+            if let description = tool.description { converted["description"] = .string(description) }
+            converted["input_schema"] = tool.parameters
+            return .object(converted)
         }
-        return out
     }
 
     /// `tool_choice` auto/none/required/named → `{type: auto|none|any|tool}`; `parallel_tool_calls: false`

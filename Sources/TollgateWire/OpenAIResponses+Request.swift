@@ -283,28 +283,13 @@ extension OpenAIResponses {
     /// OpenAI function tools → flat `{type:"function", name, description?, parameters, strict}`. A tool
     /// without `parameters` takes no arguments: an empty object schema.
     static func tools(_ value: JSONValue?) throws(GatewayError) -> [JSONValue]? {
-        guard let value = nonNull(value) else { return nil }
-        guard let tools = value.arrayValue else { throw .invalidRequest("tools must be an array.", param: "tools") }
-        var out: [JSONValue] = []
-        for (i, tool) in tools.enumerated() {
-            guard tool["type"]?.stringValue == "function", let function = tool["function"] else {
-                throw .invalidRequest("tools[\(i)]: only function tools are supported by the openai_responses protocol.",
-                                      param: "tools[\(i)].type")
-            }
-            guard let name = function["name"]?.stringValue, !name.isEmpty else {
-                throw .invalidRequest("tools[\(i)].function.name is required.", param: "tools[\(i)].function.name")
-            }
-            var converted = JSONObject([("type", "function"), ("name", .string(name))])
-            if let description = function["description"]?.stringValue { converted["description"] = .string(description) }
-            if let schema = function["parameters"], case .object = schema {
-                converted["parameters"] = schema
-            } else {
-                converted["parameters"] = ["type": "object", "properties": [:]]
-            }
-            converted["strict"] = .bool(function["strict"]?.boolValue ?? false)
-            out.append(.object(converted))
+        try FunctionTool.read(value, api: "the openai_responses protocol")?.map { tool in
+            var converted = JSONObject([("type", "function"), ("name", .string(tool.name))])
+            if let description = tool.description { converted["description"] = .string(description) }
+            converted["parameters"] = tool.parameters
+            converted["strict"] = .bool(tool.strict ?? false)
+            return .object(converted)
         }
-        return out
     }
 
     /// `tool_choice`: `auto`/`none`/`required` unchanged; `{type:"function", function:{name}}` →
