@@ -348,7 +348,8 @@ final class ChatRelay: UpstreamTransferDelegate {
         self.transfer = nil
         disarmFirstByteTimer()
         if streaming {
-            if var decoder {
+            // After a broken connection a half-received event is dropped, not parsed.
+            if error == nil, var decoder {
                 let outputs = decoder.finish()
                 self.decoder = decoder
                 emit(outputs)
@@ -399,8 +400,9 @@ final class ChatRelay: UpstreamTransferDelegate {
             guard !finished else { return }
             switch output {
             case .chunk(let data):
-                // Counted for an estimate in case the provider never reports usage (a cut stream).
-                if usage == nil, let json = try? JSONValue.parse(data) {
+                // Counted for an estimate: a cut stream's usage may be missing or partial
+                // (Gemini and Anthropic report running counts before the end).
+                if let json = try? JSONValue.parse(data) {
                     streamedTextBytes += TokenEstimator.outputBytes(chunk: json)
                 }
                 out.append(contentsOf: SSEWriter.encode(data: data))
@@ -508,12 +510,32 @@ final class ChatRelay: UpstreamTransferDelegate {
     /// The final attempt's row: reported usage, or an estimate (marked) when the provider gave none.
     private func settle(outcome: String, status: Int, health: ProviderHealth.Outcome) -> (LedgerRow, Double) {
         disarmFirstByteTimer()
-        let reported = usage
-        let usage = reported ?? estimatedUsage()
+        var usage: Usage
+        var estimated: Bool
+        if let reported = self.usage {
+            usage = reported
+            estimated = false
+            if outcome != "ok" {
+                // An answer cut short: usage reported so far may be a running count that stops
+                // before the text the client received. Never record less than the estimate.
+                let guess = estimatedUsage()
+                if guess.completionTokens > usage.completionTokens {
+                    usage.completionTokens = guess.completionTokens
+                    estimated = true
+                }
+                if usage.promptTokens == 0 {
+                    usage.promptTokens = guess.promptTokens
+                    estimated = true
+                }
+            }
+        } else {
+            usage = estimatedUsage()
+            estimated = true
+        }
         let cost = current.map { $0.info.cost(usage) } ?? 0
         releaseAttempt(outcome: health, cost: cost)
         var final = row(outcome: outcome, status: status, usage: usage, cost: cost)
-        final.tokensEstimated = reported == nil
+        final.tokensEstimated = estimated
         return (final, cost)
     }
 

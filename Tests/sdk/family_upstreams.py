@@ -31,6 +31,10 @@ user turn:
                  Bedrock exception frame, Responses `error` event, OpenAI
                  `data: {"error":...}`)
     #midfailed   Responses only: `response.failed` instead of an `error` event
+    #cut         any stream (every family): after CUT_AFTER_EVENTS whole events,
+                 half of the next one, then the connection is closed without the
+                 chunked terminator (no error event, no usage after that point);
+                 checked only in the raw request body, so it works with any answer
     #err-...     an HTTP error in the family's format (see each ERRORS table)
     otherwise    a text answer: reply_text(family, user text)
 
@@ -236,6 +240,14 @@ class ValidationError(Exception):
     """The request is not what the real API accepts."""
 
 
+CUT_MARKER = "#cut"
+CUT_AFTER_EVENTS = 6  # whole streamed events a "#cut" stream sends before it is cut
+
+
+class StreamCut(Exception):
+    """A "#cut" stream reached its cut: the handler drops the connection."""
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -364,10 +376,16 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self.entry = entry
         self.owner._record(entry)
+        self.cut_after = CUT_AFTER_EVENTS if CUT_MARKER in entry["raw"] else None
+        self.events_written = 0
         try:
             if not isinstance(body, dict):
                 raise ValidationError("the body is not a JSON object")
             self.answer(entry, body)
+        except StreamCut:
+            entry["outcome"] = f"cut after {self.events_written} events"
+            self.close_connection = True
+            return
         except ValidationError as exc:
             entry["outcome"] = f"rejected: {exc}"
             self.validation_error(f"fake {self.family} validation: {exc}")
@@ -416,6 +434,12 @@ class _Handler(BaseHTTPRequestHandler):
     def write_split(self, data: bytes) -> None:
         """One event as two HTTP chunks, cut in the middle."""
         mid = len(data) // 2
+        if getattr(self, "cut_after", None) is not None:
+            if self.events_written >= self.cut_after:
+                self.write_chunk(data[:mid])  # half an event, then the connection goes away
+                time.sleep(EVENT_GAP)
+                raise StreamCut()
+            self.events_written += 1
         for part in (data[:mid], data[mid:]):
             if part:
                 self.write_chunk(part)

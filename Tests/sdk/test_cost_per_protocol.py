@@ -1,0 +1,417 @@
+"""Cost is exact per protocol, streamed and not: the usage each fake upstream
+reports (family_upstreams.py), mapped by the family's rule (wire-formats.md
+§0.3), times the prices of the config's `models` overrides, is what tollgate
+writes in its ledger row and (non-streamed) in `x-tollgate-cost-usd`.
+
+One tollgate of its own (own ledger in tmp) serves every family:
+
+    anthropic  ant/claude-x                  input + cache read + cache write; cached = cache read
+    gemini     gem/gemini-x                  promptTokenCount; cached = cachedContentTokenCount;
+                                             output = candidates + thoughts
+    bedrock    br/anthropic.claude-x-v1:0    inputTokens + cacheRead + cacheWrite; cached = cacheRead
+                                             (no cached price: cached input costs the input price)
+    responses  resp/gpt-r                    input_tokens / cached_tokens / output_tokens
+    azure      az/gpt-az                     passed through (no cached tokens)
+    embeddings oai/emb-oai, br/amazon.titan-embed-text-v2:0
+
+Cost = (input - cached) x input price + cached x cached price (input price when
+none) + output x output price, per million tokens.
+
+A stream cut mid-way (the family's mid-stream error, or the connection dropped:
+the fakes' `#cut` marker) by a family that reported no usage before the cut
+gives a row whose tokens are estimated (tokens_estimated = 1) and cost > 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, NamedTuple
+
+import openai
+import pytest
+
+import conftest as sdk
+import family_upstreams as fu
+
+pytestmark = pytest.mark.gateway
+
+CHAT_FAMILIES = ["anthropic", "gemini", "bedrock", "responses", "azure"]
+PROVIDER = {"anthropic": "ant", "gemini": "gem", "bedrock": "br", "responses": "resp", "azure": "az", "openai": "oai"}
+UPSTREAM_MODEL = {
+    "anthropic": "claude-x",
+    "gemini": "gemini-x",
+    "bedrock": "anthropic.claude-x-v1:0",
+    "responses": "gpt-r",
+    "azure": "gpt-az",
+}
+MODEL = {f: f"{PROVIDER[f]}/{UPSTREAM_MODEL[f]}" for f in CHAT_FAMILIES}
+EMBED_MODEL = {"openai": "oai/emb-oai", "bedrock": "br/amazon.titan-embed-text-v2:0"}
+
+
+class Price(NamedTuple):
+    input: float
+    output: float
+    cached: float | None  # None: no cached price, cached input costs the input price
+
+
+# Distinct, non-round prices (USD per million tokens) for every family.
+PRICES: dict[str, Price] = {
+    "ant/claude-x": Price(3.17, 15.43, 0.317),
+    "gem/gemini-x": Price(1.31, 10.07, 0.331),
+    "br/anthropic.claude-x-v1:0": Price(2.93, 14.71, None),
+    "resp/gpt-r": Price(1.83, 7.37, 0.459),
+    "az/gpt-az": Price(2.61, 10.39, 1.307),
+    "oai/emb-oai": Price(0.137, 0.0, None),
+    "br/amazon.titan-embed-text-v2:0": Price(0.113, 0.0, None),
+}
+
+
+class Tokens(NamedTuple):
+    input: int
+    cached: int
+    output: int
+    reasoning: int
+
+
+def expected_tokens(family: str) -> Tokens:
+    """The fake's reported usage, mapped by the family's rule (wire-formats.md §0.3)."""
+    if family == "anthropic":
+        u = fu.ANTHROPIC_USAGE
+        return Tokens(u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"],
+                      u["cache_read_input_tokens"], u["output_tokens"], 0)
+    if family == "gemini":
+        u = fu.GEMINI_USAGE
+        return Tokens(u["promptTokenCount"], u["cachedContentTokenCount"],
+                      u["candidatesTokenCount"] + u["thoughtsTokenCount"], u["thoughtsTokenCount"])
+    if family == "bedrock":
+        u = fu.BEDROCK_USAGE
+        return Tokens(u["inputTokens"] + u["cacheReadInputTokens"] + u["cacheWriteInputTokens"],
+                      u["cacheReadInputTokens"], u["outputTokens"], 0)
+    if family == "responses":
+        u = fu.RESPONSES_USAGE
+        return Tokens(u["input_tokens"], u["input_tokens_details"]["cached_tokens"], u["output_tokens"],
+                      u["output_tokens_details"]["reasoning_tokens"])
+    if family == "azure":
+        u = fu.OPENAI_USAGE
+        return Tokens(u["prompt_tokens"], u["prompt_tokens_details"]["cached_tokens"], u["completion_tokens"],
+                      u["completion_tokens_details"]["reasoning_tokens"])
+    raise KeyError(family)
+
+
+def expected_cost(model: str, input_tokens: int, cached_tokens: int, output_tokens: int) -> float:
+    p = PRICES[model]
+    cached_price = p.input if p.cached is None else p.cached
+    return ((input_tokens - cached_tokens) * p.input + cached_tokens * cached_price
+            + output_tokens * p.output) / 1_000_000
+
+
+def test_fixture_usage_has_cache_tokens() -> None:
+    """The fakes must report cached tokens, or the cached price would go untested."""
+    for family in ("anthropic", "gemini", "bedrock", "responses"):
+        assert expected_tokens(family).cached > 0, family
+    # Every price differs from every other one, and each cached price from its input price.
+    values = [v for p in PRICES.values() for v in p if v]
+    assert len(values) == len(set(values)), PRICES
+
+
+# fixtures ----------------------------------------------------------------------
+
+
+class _AllFakes:
+    def __init__(self, fakes: dict[str, fu.FamilyUpstream]) -> None:
+        self.fakes = fakes
+
+    def summary(self) -> str:
+        return "\n".join(f.summary() for f in self.fakes.values() if f.requests) or "(no requests recorded)"
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[dict[str, fu.FamilyUpstream]]:
+    servers = fu.start_all()
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _cost_config(fakes: dict[str, fu.FamilyUpstream], port: int, ledger: Path) -> dict[str, Any]:
+    keys = fu.API_KEYS
+    models: dict[str, dict[str, float]] = {}
+    for target, p in PRICES.items():
+        entry = {"input_usd_per_mtok": p.input, "output_usd_per_mtok": p.output}
+        if p.cached is not None:
+            entry["cached_input_usd_per_mtok"] = p.cached
+        models[target] = entry
+    return {
+        "listen": f"127.0.0.1:{port}",
+        "ledger": str(ledger),
+        "providers": {
+            "ant": {"type": "anthropic", "base_url": fakes["anthropic"].origin, "api_key": keys["anthropic"],
+                    "models": ["claude-x"], "retries": 0},
+            "gem": {"type": "gemini", "base_url": fakes["gemini"].origin, "api_key": keys["gemini"],
+                    "models": ["gemini-x"], "retries": 0},
+            "br": {"type": "bedrock", "region": "us-east-1", "base_url": fakes["bedrock"].origin,
+                   "api_key": keys["bedrock"],
+                   "models": ["anthropic.claude-x-v1:0", "amazon.titan-embed-text-v2:0"], "retries": 0},
+            "resp": {"type": "openai", "protocol": "openai_responses", "base_url": fakes["responses"].origin + "/v1",
+                     "api_key": keys["responses"], "models": ["gpt-r"], "retries": 0},
+            "az": {"type": "azure", "endpoint": fakes["azure"].origin, "deployment": "dep1",
+                   "api_version": "2024-10-21", "api_key": keys["azure"], "models": ["gpt-az"], "retries": 0},
+            "oai": {"type": "openai_compatible", "base_url": fakes["openai"].origin + "/v1",
+                    "api_key": keys["openai"], "models": ["emb-oai"], "retries": 0},
+        },
+        "models": models,
+        "failover": {"failure_threshold": 1000},
+    }
+
+
+@pytest.fixture(scope="module")
+def cost_gateway(request: pytest.FixtureRequest, fakes: dict[str, fu.FamilyUpstream],
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[sdk.Gateway]:
+    binary = request.getfixturevalue("tollgate_bin")
+    tmp = tmp_path_factory.mktemp("tollgate-cost")
+    port = sdk.free_port()
+    config = _cost_config(fakes, port, tmp / "cost-ledger.sqlite")
+    config_path = tmp / "config.json"
+    config_path.write_text(json.dumps(config, indent=2))
+    stderr_path = tmp / "tollgate.stderr"
+    cmd = [str(binary), "serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}", "--loops", "2"]
+    with open(stderr_path, "wb") as err, open(tmp / "tollgate.stdout", "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=dict(os.environ),
+                                cwd=str(tmp))
+    gw = sdk.Gateway(f"http://127.0.0.1:{port}/v1", port, proc, stderr_path, config_path, config)
+    deadline = time.monotonic() + sdk.READY_TIMEOUT
+    while not sdk._health_ok(port):
+        if proc.poll() is not None:
+            pytest.fail(f"tollgate exited early with code {proc.returncode}; command: {cmd}\n"
+                        f"stderr:\n{gw.stderr_text()}", pytrace=False)
+        if time.monotonic() > deadline:
+            sdk._stop(proc)
+            pytest.fail(f"tollgate did not become healthy within {sdk.READY_TIMEOUT}s; stderr:\n{gw.stderr_text()}",
+                        pytrace=False)
+        time.sleep(0.1)
+
+    saved = (sdk._current_gateway, sdk._current_upstream)
+    sdk._current_gateway, sdk._current_upstream = gw, _AllFakes(fakes)
+    try:
+        yield gw
+    finally:
+        sdk._current_gateway, sdk._current_upstream = saved
+        code = sdk._stop(proc)
+        if code not in (0, -signal.SIGTERM):
+            sys.stderr.write(f"\n[tollgate (cost) exit code after SIGTERM: {code}]\n{gw.stderr_tail()}\n")
+
+
+@pytest.fixture(scope="module")
+def cclient(cost_gateway: sdk.Gateway) -> Iterator[openai.OpenAI]:
+    client = sdk.make_client(cost_gateway)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# helpers -----------------------------------------------------------------------
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}]
+
+
+def ledger_rows(gateway: sdk.Gateway, request_id: str) -> list[dict[str, Any]]:
+    """The ledger rows of one request, read through a read-only connection."""
+    path = Path(gateway.config["ledger"])
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM requests WHERE request_id = ? ORDER BY id", (request_id,)).fetchall()
+        return [dict(r) for r in rows]
+    finally:
+        conn.close()
+
+
+def ledger_row(gateway: sdk.Gateway, request_id: str) -> dict[str, Any]:
+    assert request_id and re.fullmatch(r"req_[0-9a-f]{16}", request_id), f"bad x-tollgate-request-id {request_id!r}"
+    rows = ledger_rows(gateway, request_id)
+    assert len(rows) == 1, f"expected one ledger row for {request_id} (retries 0, one provider), got {rows}"
+    return rows[0]
+
+
+def row_tokens(row: dict[str, Any]) -> Tokens:
+    return Tokens(row["input_tokens"], row["cached_tokens"], row["output_tokens"], row["reasoning_tokens"])
+
+
+def check_cost_header(header: str | None, cost: float) -> None:
+    """`x-tollgate-cost-usd`: the cost in dollars with up to 8 decimals, no exponent."""
+    assert header is not None, "no x-tollgate-cost-usd header"
+    assert re.fullmatch(r"\d+\.\d{1,8}", header), f"x-tollgate-cost-usd {header!r} is not dollars with <= 8 decimals"
+    assert abs(float(header) - cost) <= 0.5e-8 + 1e-15, \
+        f"x-tollgate-cost-usd {header} is not {cost!r} rounded to 8 decimals"
+
+
+def check_usage_object(usage: Any, tokens: Tokens) -> None:
+    """The usage the client sees agrees with the ledger row."""
+    assert usage is not None
+    assert usage.prompt_tokens == tokens.input, usage
+    assert usage.completion_tokens == tokens.output, usage
+    assert usage.total_tokens == tokens.input + tokens.output, usage
+    assert (usage.prompt_tokens_details.cached_tokens if usage.prompt_tokens_details else 0) == tokens.cached, usage
+    assert (usage.completion_tokens_details.reasoning_tokens
+            if usage.completion_tokens_details else 0) == tokens.reasoning, usage
+
+
+def check_exact_row(row: dict[str, Any], family: str, streamed: bool) -> None:
+    model = MODEL[family]
+    want = expected_tokens(family)
+    assert (row["provider"], row["model"]) == (PROVIDER[family], UPSTREAM_MODEL[family]), row
+    assert row["streamed"] == int(streamed), row
+    assert (row["outcome"], row["status"]) == ("ok", 200), row
+    assert row_tokens(row) == want, \
+        f"{family} ledger tokens (input, cached, output, reasoning) = {row_tokens(row)}, fake reported {want}"
+    assert row["tokens_estimated"] == 0, row
+    cost = expected_cost(model, want.input, want.cached, want.output)
+    assert cost > 0
+    assert math.isclose(row["cost_usd"], cost, rel_tol=0, abs_tol=1e-12), \
+        f"{family} ledger cost_usd {row['cost_usd']!r} != {cost!r} = tokens {want} x prices {PRICES[model]}"
+
+
+# (1) chat, not streamed ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", CHAT_FAMILIES)
+def test_cost_non_stream(cost_gateway, cclient, fakes, tag, family):
+    raw = cclient.chat.completions.with_raw_response.create(model=MODEL[family], messages=user(f"cost {tag}"))
+    resp = raw.parse()
+    assert resp.choices[0].message.content == fu.reply_text(family, f"cost {tag}")
+    assert len(fakes[family].find(tag)) == 1
+    row = ledger_row(cost_gateway, raw.headers.get("x-tollgate-request-id"))
+    check_exact_row(row, family, streamed=False)
+    check_cost_header(raw.headers.get("x-tollgate-cost-usd"), row["cost_usd"])
+    want = expected_tokens(family)
+    check_cost_header(raw.headers.get("x-tollgate-cost-usd"),
+                      expected_cost(MODEL[family], want.input, want.cached, want.output))
+    check_usage_object(resp.usage, row_tokens(row))
+
+
+# (2) chat, streamed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("include_usage", [False, True], ids=["no-usage", "include-usage"])
+@pytest.mark.parametrize("family", CHAT_FAMILIES)
+def test_cost_stream(cost_gateway, cclient, fakes, tag, family, include_usage):
+    extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    raw = cclient.chat.completions.with_raw_response.create(model=MODEL[family], messages=user(f"cost {tag}"),
+                                                            stream=True, **extra)
+    request_id = raw.headers.get("x-tollgate-request-id")
+    assert raw.headers.get("x-tollgate-cost-usd") is None, "a stream cannot know its cost in its headers"
+    chunks = list(raw.parse())  # to the end: the row is committed before data: [DONE]
+    text = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
+    assert text == fu.reply_text(family, f"cost {tag}")
+    assert len(fakes[family].find(tag)) == 1
+    row = ledger_row(cost_gateway, request_id)
+    check_exact_row(row, family, streamed=True)
+    if include_usage:
+        check_usage_object(chunks[-1].usage, row_tokens(row))
+
+
+# (3) embeddings ------------------------------------------------------------------------
+
+
+EMBED_TOKENS = {"openai": fu.OPENAI_EMBED_PROMPT_TOKENS, "bedrock": fu.TITAN_INPUT_TOKENS}
+
+
+@pytest.mark.parametrize("family", ["openai", "bedrock"])
+def test_cost_embeddings(cost_gateway, cclient, fakes, tag, family):
+    inputs = [f"alpha {tag}"] if family == "bedrock" else [f"alpha {tag}", f"beta {tag}"]
+    raw = cclient.embeddings.with_raw_response.create(model=EMBED_MODEL[family], input=inputs,
+                                                      encoding_format="float")
+    resp = raw.parse()
+    assert len(resp.data) == len(inputs)
+    assert len(fakes[family].find(tag)) == 1
+    row = ledger_row(cost_gateway, raw.headers.get("x-tollgate-request-id"))
+    model = EMBED_MODEL[family]
+    assert f"{row['provider']}/{row['model']}" == model, row
+    assert (row["outcome"], row["status"], row["streamed"]) == ("ok", 200, 0), row
+    want = Tokens(EMBED_TOKENS[family], 0, 0, 0)
+    assert row_tokens(row) == want, f"{family} embedding ledger tokens {row_tokens(row)}, fake reported {want}"
+    assert row["tokens_estimated"] == 0, row
+    cost = expected_cost(model, want.input, 0, 0)
+    assert math.isclose(row["cost_usd"], cost, rel_tol=0, abs_tol=1e-12), \
+        f"{family} embedding cost_usd {row['cost_usd']!r} != {cost!r}"
+    check_cost_header(raw.headers.get("x-tollgate-cost-usd"), cost)
+    assert resp.usage.prompt_tokens == want.input
+
+
+# (4) streams cut mid-way ---------------------------------------------------------------
+
+# Families whose fake reports no usage before the point where its stream is cut
+# (Anthropic reports usage in message_start, Gemini a partial usageMetadata on
+# every event: those rows hold reported usage, see test_cut_stream_after_partial_usage).
+NO_EARLY_USAGE = ["bedrock", "responses", "azure"]
+
+
+def _cut_stream(cclient, family: str, text: str) -> tuple[str | None, str]:
+    raw = cclient.chat.completions.with_raw_response.create(model=MODEL[family], messages=user(text), stream=True)
+    request_id = raw.headers.get("x-tollgate-request-id")
+    got = []
+    with pytest.raises(openai.APIError):
+        for chunk in raw.parse():
+            if chunk.choices:
+                got.append(chunk.choices[0].delta.content or "")
+    return request_id, "".join(got)
+
+
+def check_estimated_row(row: dict[str, Any], family: str) -> None:
+    model = MODEL[family]
+    assert (row["provider"], row["model"]) == (PROVIDER[family], UPSTREAM_MODEL[family]), row
+    assert row["streamed"] == 1, row
+    assert row["outcome"] == "upstream_error", row
+    assert row["tokens_estimated"] == 1, f"{family}: a cut stream without reported usage must be estimated: {row}"
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0, f"work done recorded as 0: {row}"
+    assert row["cost_usd"] > 0, row
+    cost = expected_cost(model, row["input_tokens"], row["cached_tokens"], row["output_tokens"])
+    assert math.isclose(row["cost_usd"], cost, rel_tol=0, abs_tol=1e-12), \
+        f"{family} estimated row cost_usd {row['cost_usd']!r} != {cost!r} for its own tokens"
+
+
+@pytest.mark.parametrize("marker", ["#midstream", fu.CUT_MARKER], ids=["error-event", "connection-cut"])
+@pytest.mark.parametrize("family", NO_EARLY_USAGE)
+def test_cut_stream_is_estimated(cost_gateway, cclient, fakes, tag, family, marker):
+    request_id, got = _cut_stream(cclient, family, f"{marker} a long enough answer to cut {tag}")
+    assert got, "the stream was cut before any text reached the client"
+    rec = fakes[family].find_one(tag)
+    if marker == fu.CUT_MARKER:
+        assert rec["outcome"].startswith("cut after"), rec["outcome"]
+    row = ledger_row(cost_gateway, request_id)
+    check_estimated_row(row, family)
+
+
+@pytest.mark.parametrize("marker", ["#midstream", fu.CUT_MARKER], ids=["error-event", "connection-cut"])
+@pytest.mark.parametrize("family", ["anthropic", "gemini"])
+def test_cut_stream_after_partial_usage(cost_gateway, cclient, fakes, tag, family, marker):
+    """A stream cut after the provider reported some usage: the row holds at least the reported
+    input (with its cache split), is priced by the formula, and never records the work done as 0."""
+    request_id, got = _cut_stream(cclient, family, f"{marker} a long enough answer to cut {tag}")
+    assert got, "the stream was cut before any text reached the client"
+    row = ledger_row(cost_gateway, request_id)
+    assert row["streamed"] == 1 and row["outcome"] == "upstream_error", row
+    if family == "anthropic":
+        want = expected_tokens("anthropic")  # message_start carries the whole input usage
+        assert (row["input_tokens"], row["cached_tokens"]) == (want.input, want.cached), row
+    else:
+        # Gemini's partial usageMetadata carries promptTokenCount only.
+        assert row["input_tokens"] == fu.GEMINI_USAGE["promptTokenCount"], row
+    assert row["output_tokens"] > 0, f"{family}: text reached the client but the row records 0 output tokens: {row}"
+    assert row["cost_usd"] > 0, row
+    cost = expected_cost(MODEL[family], row["input_tokens"], row["cached_tokens"], row["output_tokens"])
+    assert math.isclose(row["cost_usd"], cost, rel_tol=0, abs_tol=1e-12), row
