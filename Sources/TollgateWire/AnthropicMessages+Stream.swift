@@ -8,7 +8,7 @@ extension AnthropicMessages {
     /// text and thinking blocks); thinking is dropped. `message_stop` ends the answer: the usage chunk
     /// (when the client asked for it) and `.done`. Unknown events are ignored; nothing after the end
     /// or an error is decoded.
-    struct StreamDecoder: ChatStreamDecoder {
+    struct StreamDecoder: SSEStreamDecoding {
         let context: ChatContext
         var parser = SSEParser()
         /// The message id and model from `message_start`, repeated on every chunk.
@@ -32,28 +32,6 @@ extension AnthropicMessages {
             self.context = context
             id = "chatcmpl-\(context.requestID)"
             model = context.upstreamModel
-        }
-
-        mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [StreamOutput] {
-            guard !ended else { return [] }
-            do {
-                return decode(try parser.feed(bytes))
-            } catch {
-                ended = true
-                return [.error(.badGateway("The upstream sent an event line longer than allowed."))]
-            }
-        }
-
-        mutating func finish() -> [StreamOutput] {
-            guard !ended else { return [] }
-            // A final event without its blank line still counts.
-            return decode((try? parser.feed([0x0A, 0x0A])) ?? [])
-        }
-
-        mutating func decode(_ events: [SSEEvent]) -> [StreamOutput] {
-            var outputs: [StreamOutput] = []
-            for event in events where !ended { outputs += decode(event) }
-            return outputs
         }
 
         mutating func decode(_ event: SSEEvent) -> [StreamOutput] {

@@ -11,7 +11,7 @@ extension OpenAIResponses {
     /// (the API sends no `[DONE]`). `response.failed` and `error` events become `.error`. Everything else
     /// (reasoning summaries, content parts, `*.done` events, built-in tools) is ignored; nothing after
     /// the end or an error is decoded.
-    struct StreamDecoder: ChatStreamDecoder {
+    struct StreamDecoder: SSEStreamDecoding {
         let context: ChatContext
         var parser = SSEParser()
         /// The response id, creation time and model from `response.created`, repeated on every chunk.
@@ -40,28 +40,6 @@ extension OpenAIResponses {
             id = "chatcmpl-\(context.requestID)"
             created = context.created
             model = context.upstreamModel
-        }
-
-        mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [StreamOutput] {
-            guard !ended else { return [] }
-            do {
-                return decode(try parser.feed(bytes))
-            } catch {
-                ended = true
-                return [.error(.badGateway("The upstream sent an event line longer than allowed."))]
-            }
-        }
-
-        mutating func finish() -> [StreamOutput] {
-            guard !ended else { return [] }
-            // A final event without its blank line still counts.
-            return decode((try? parser.feed([0x0A, 0x0A])) ?? [])
-        }
-
-        mutating func decode(_ events: [SSEEvent]) -> [StreamOutput] {
-            var outputs: [StreamOutput] = []
-            for event in events where !ended { outputs += decode(event) }
-            return outputs
         }
 
         mutating func decode(_ event: SSEEvent) -> [StreamOutput] {
