@@ -191,14 +191,14 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func attemptFailed(_ error: GatewayError, retryable: Bool) {
         guard let current, !finished else { return }
         disarmFirstByteTimer()
-        let providerFault = retryable || Self.isRetryable(status: error.status)
+        let providerFault = retryable || FailoverRules.isRetryable(status: error.status)
         releaseAttempt(outcome: providerFault
             ? .failure(status: error.status, message: error.message, retryAfter: error.retryAfter) : .requestError)
         failures.append(Attempt(provider: current.provider.name, model: current.model, status: error.status,
                                 reason: error.message))
         rows.append(row(outcome: "upstream_error", status: error.status, usage: nil, cost: 0))
 
-        if Self.isContextLengthError(error) {
+        if FailoverRules.isContextLengthError(error) {
             minimumContext = current.info.contextWindow ?? Int.max
             index += 1
             retriesUsed = 0
@@ -251,19 +251,6 @@ final class ChatRelay: UpstreamTransferDelegate {
         wasProbe = false
     }
 
-    /// Statuses after which another provider may well succeed.
-    static func isRetryable(status: Int) -> Bool {
-        [401, 403, 404, 408, 429, 500, 502, 503, 504, 529].contains(status)
-    }
-
-    static func isContextLengthError(_ error: GatewayError) -> Bool {
-        guard error.status == 400 || error.status == 413 || error.status == 422 else { return false }
-        if error.code == "context_length_exceeded" { return true }
-        let m = error.message.lowercased()
-        return m.contains("context length") || m.contains("context window") || m.contains("maximum context")
-            || m.contains("prompt is too long") || m.contains("too many tokens") || m.contains("input is too long")
-    }
-
     /// The error for the client when nothing worked: one attempt's own error, or a summary of all.
     private func finalError(last: GatewayError?) -> GatewayError {
         // One provider (however many retries, even if its breaker opened meanwhile): its own
@@ -292,7 +279,7 @@ final class ChatRelay: UpstreamTransferDelegate {
             status = 429
         } else if failures.allSatisfy({ $0.status == 503 || $0.status == 529 || $0.status == 0 }) {
             status = 503
-        } else if let last, !Self.isRetryable(status: last.status), last.status >= 400, last.status < 500 {
+        } else if let last, !FailoverRules.isRetryable(status: last.status), last.status >= 400, last.status < 500 {
             status = last.status
         } else {
             status = 502
@@ -379,7 +366,7 @@ final class ChatRelay: UpstreamTransferDelegate {
         }
         guard (200..<300).contains(upstreamStatus) else {
             let error = context.provider.chat.decodeError(status: upstreamStatus, headers: upstreamHeaders, body: body)
-            return attemptFailed(error, retryable: Self.isRetryable(status: upstreamStatus))
+            return attemptFailed(error, retryable: FailoverRules.isRetryable(status: upstreamStatus))
         }
         do {
             let result = try context.provider.chat.decodeResponse(status: upstreamStatus, headers: upstreamHeaders,
@@ -593,32 +580,3 @@ final class ChatRelay: UpstreamTransferDelegate {
                            error: error, requestID: requestID, cost: cost)
     }
 }
-
-func makeRequestID() -> String {
-    var generator = SystemRandomNumberGenerator()
-    let n = generator.next() as UInt64
-    let hex = String(n, radix: 16)
-    return "req_" + String(repeating: "0", count: 16 - hex.count) + hex
-}
-
-/// Dollars with up to 8 decimals, no exponent.
-func formatUSD(_ value: Double) -> String {
-    let scaled = Int64((value * 1e8).rounded())
-    let whole = scaled / 100_000_000
-    var fraction = String(scaled % 100_000_000)
-    fraction = String(repeating: "0", count: 8 - fraction.count) + fraction
-    while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
-    return "\(whole).\(fraction)"
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-public func wallClockMilliseconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
-}
-
-public func wallClockSeconds() -> Double { wallClockMilliseconds() / 1000 }

@@ -160,7 +160,7 @@ final class EmbeddingRelay: UpstreamTransferDelegate {
             }
         }
         guard let failure else { return }
-        let retryable = ChatRelay.isRetryable(status: failure.status) || failure.status >= 500
+        let retryable = FailoverRules.isRetryable(status: failure.status) || failure.status >= 500
         release(retryable ? .failure(status: failure.status, message: failure.message, retryAfter: failure.retryAfter)
                     : .requestError, cost: 0)
         rows.append(row(outcome: retryable && index < candidates.count ? "failed_over" : "upstream_error",
