@@ -32,6 +32,52 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var body: [UInt8] { json.serialized() }
 
+    /// What kind of error this is, whatever its exact status and type strings.
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        case invalidRequest = "invalid_request"
+        case authentication
+        case permission
+        case notFound = "not_found"
+        case rateLimited = "rate_limited"
+        case budgetExceeded = "budget_exceeded"
+        /// The upstream refused the request (a 4xx returned as the provider sent it).
+        case upstreamClientError = "upstream_client_error"
+        /// The upstream failed (5xx, a broken connection, a timeout, an unreadable answer).
+        case upstreamServerError = "upstream_server_error"
+        /// tollgate cannot serve the request now (every provider cooling down, draining, full).
+        case unavailable
+        case `internal`
+    }
+
+    public var kind: Kind {
+        switch (status, type) {
+        case (_, "budget_exceeded"): .budgetExceeded
+        case (429, _): .rateLimited
+        case (401, _): .authentication
+        case (403, _): .permission
+        case (404, _): .notFound
+        case (503, "service_unavailable"): .unavailable
+        case (500, "server_error") where code == "internal_error": .internal
+        case (400..<500, "upstream_error"): .upstreamClientError
+        case (400..<500, _): .invalidRequest
+        default: .upstreamServerError
+        }
+    }
+
+    /// The headers that go with this error's response: its content type and, for 429 and
+    /// 503, `Retry-After` in whole seconds.
+    public var responseHeaders: HTTPHeaders {
+        var h = HTTPHeaders()
+        h.set("Content-Type", "application/json")
+        if let retryAfter, status == 429 || status == 503 {
+            h.set("Retry-After", String(Int(retryAfter.rounded(.up))))
+        }
+        return h
+    }
+
+    /// This error as one SSE `data:` event, for a stream that fails after it started.
+    public var sseEvent: [UInt8] { SSEWriter.encode(json: json) }
+
     // MARK: kinds
 
     public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> GatewayError {

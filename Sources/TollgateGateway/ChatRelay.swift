@@ -196,7 +196,7 @@ final class ChatRelay: UpstreamTransferDelegate {
             ? .failure(status: error.status, message: error.message, retryAfter: error.retryAfter) : .requestError)
         failures.append(Attempt(provider: current.provider.name, model: current.model, status: error.status,
                                 reason: error.message))
-        rows.append(row(outcome: "upstream_error", status: error.status, usage: nil, cost: 0))
+        rows.append(row(outcome: .upstreamError, status: error.status, usage: nil, cost: 0))
 
         if FailoverRules.isContextLengthError(error) {
             minimumContext = current.info.contextWindow ?? Int.max
@@ -237,7 +237,7 @@ final class ChatRelay: UpstreamTransferDelegate {
     }
 
     private func markLastRowFailedOver() {
-        if !rows.isEmpty { rows[rows.count - 1].outcome = "failed_over" }
+        if !rows.isEmpty { rows[rows.count - 1].outcome = .failedOver }
     }
 
     /// Ends the current attempt's admission and reservation.
@@ -430,7 +430,7 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func endStreamSuccessfully() {
         guard !finished else { return }
         finished = true
-        let (final, cost) = settle(outcome: "ok", status: 200, health: .success)
+        let (final, cost) = settle(outcome: .ok, status: 200, health: .success)
         commit(final, cost: cost) { [self] in
             response.writeChunk(SSEWriter.done)
             response.endStream()
@@ -441,7 +441,7 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func endStreamWithError(_ error: GatewayError) {
         guard !finished else { return }
         finished = true
-        let (final, cost) = settle(outcome: "upstream_error", status: error.status,
+        let (final, cost) = settle(outcome: .upstreamError, status: error.status,
                                    health: .failure(status: error.status, message: error.message, retryAfter: nil))
         commit(final, cost: cost) { [self] in
             // No [DONE]: a client that ignores the error event must not mistake this for a complete answer.
@@ -456,7 +456,7 @@ final class ChatRelay: UpstreamTransferDelegate {
     private func finish(body: [UInt8]) {
         guard !finished else { return }
         finished = true
-        let (final, cost) = settle(outcome: "ok", status: upstreamStatus, health: .success)
+        let (final, cost) = settle(outcome: .ok, status: upstreamStatus, health: .success)
         commit(final, cost: cost) { [self] in
             var headers = tollgateHeaders()
             headers.add("x-tollgate-cost-usd", formatUSD(cost))
@@ -487,7 +487,7 @@ final class ChatRelay: UpstreamTransferDelegate {
         transfer?.cancel()
         transfer = nil
         if reachedUpstream {
-            let (final, cost) = settle(outcome: "client_cancelled", status: 499, health: .abandoned)
+            let (final, cost) = settle(outcome: .clientCancelled, status: 499, health: .abandoned)
             commit(final, cost: cost) { [self] in logDone(status: 499, cost: cost) }
         } else {
             commit(nil, cost: 0) { [self] in logDone(status: 499, cost: 0) }
@@ -495,14 +495,14 @@ final class ChatRelay: UpstreamTransferDelegate {
     }
 
     /// The final attempt's row: reported usage, or an estimate (marked) when the provider gave none.
-    private func settle(outcome: String, status: Int, health: ProviderHealth.Outcome) -> (LedgerRow, Double) {
+    private func settle(outcome: LedgerOutcome, status: Int, health: ProviderHealth.Outcome) -> (LedgerRow, Double) {
         disarmFirstByteTimer()
         var usage: Usage
         var estimated: Bool
         if let reported = self.usage {
             usage = reported
             estimated = false
-            if outcome != "ok" {
+            if outcome != .ok {
                 // An answer cut short: usage reported so far may be a running count that stops
                 // before the text the client received. Never record less than the estimate.
                 let guess = estimatedUsage()
@@ -537,7 +537,7 @@ final class ChatRelay: UpstreamTransferDelegate {
         return estimated
     }
 
-    private func row(outcome: String, status: Int, usage: Usage?, cost: Double) -> LedgerRow {
+    private func row(outcome: LedgerOutcome, status: Int, usage: Usage?, cost: Double) -> LedgerRow {
         let now = DispatchTime.now().uptimeNanoseconds
         let firstByte = transferFirstByte
         return LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, route: input.model,

@@ -141,7 +141,7 @@ final class EmbeddingRelay: UpstreamTransferDelegate {
                 var result2 = result
                 result2.promptTokens = usage.promptTokens
                 let json = EmbeddingEncoding.responseJSON(result2, model: current.model, format: input.encodingFormat)
-                rows.append(row(outcome: "ok", usage: usage, estimated: estimated, cost: cost))
+                rows.append(row(outcome: .ok, usage: usage, estimated: estimated, cost: cost))
                 finished = true
                 return commit { [self] in
                     var h = HTTPHeaders()
@@ -163,14 +163,14 @@ final class EmbeddingRelay: UpstreamTransferDelegate {
         let retryable = FailoverRules.isRetryable(status: failure.status) || failure.status >= 500
         release(retryable ? .failure(status: failure.status, message: failure.message, retryAfter: failure.retryAfter)
                     : .requestError, cost: 0)
-        rows.append(row(outcome: retryable && index < candidates.count ? "failed_over" : "upstream_error",
+        rows.append(row(outcome: retryable && index < candidates.count ? .failedOver : .upstreamError,
                         usage: Usage(), estimated: false, cost: 0))
         failures.append((current.provider.name, failure))
         if retryable, index < candidates.count { return tryNext() }
         finish(error: failure)
     }
 
-    private func row(outcome: String, usage: Usage, estimated: Bool, cost: Double) -> LedgerRow {
+    private func row(outcome: LedgerOutcome, usage: Usage, estimated: Bool, cost: Double) -> LedgerRow {
         LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, route: input.model,
                   provider: current?.provider.name ?? "-", model: current?.model ?? "-", streamed: false, outcome: outcome,
                   attempt: attempts, status: status, usage: usage, tokensEstimated: estimated, costUSD: cost, ttfbMs: nil,

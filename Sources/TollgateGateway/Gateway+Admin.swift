@@ -15,7 +15,7 @@ extension Gateway {
             o["protocol"] = .string(p.chat.name)
             o["priority"] = .int(p.priority)
             o["enabled"] = .bool(p.isEnabled)
-            o["state"] = .string(p.isEnabled ? s.state : "disabled")
+            o["state"] = .string((p.isEnabled ? s.state : .disabled).rawValue)
             if let reason = p.disabledReason { o["disabled_reason"] = .string(reason) }
             o["cooling_down_until"] = s.coolingUntilWall.map { .string(isoTime($0)) } ?? .null
             o["consecutive_failures"] = .int(s.consecutiveFailures)

@@ -111,14 +111,14 @@ public final class ProviderHealth: Sendable {
         let base = settings.withLock { $0.cooldownSeconds }
         let now = Self.now()
         let s = states.withLock { $0[provider] } ?? State(nextCooldown: base)
-        var status = ProviderStatus(state: "healthy", consecutiveFailures: s.consecutiveFailures, inFlight: s.inFlight,
+        var status = ProviderStatus(state: .healthy, consecutiveFailures: s.consecutiveFailures, inFlight: s.inFlight,
                                     lastError: s.lastError, successes: s.successes, failures: s.failures)
         if let until = s.coolingUntil {
             if now < until {
-                status.state = "cooling_down"
+                status.state = .coolingDown
                 status.coolingUntilWall = wallClockSeconds() + Double(until - now) / 1e9
             } else {
-                status.state = "half_open"
+                status.state = .halfOpen
             }
         }
         return status
@@ -127,11 +127,22 @@ public final class ProviderHealth: Sendable {
 
 /// One provider's health as the admin endpoint shows it.
 public struct ProviderStatus: Sendable {
-    public var state: String
+    public var state: ProviderState
     public var coolingUntilWall: Double?
     public var consecutiveFailures: Int
     public var inFlight: Int
     public var lastError: ProviderHealth.LastError?
     public var successes: Int
     public var failures: Int
+}
+
+/// Where a provider's circuit breaker stands.
+public enum ProviderState: String, Sendable, Equatable {
+    case healthy
+    /// Failing: no request goes to it until the cooldown ends.
+    case coolingDown = "cooling_down"
+    /// The cooldown has ended; the next request is a probe.
+    case halfOpen = "half_open"
+    /// A credential is missing: it is never tried.
+    case disabled
 }

@@ -15,7 +15,7 @@ public struct LedgerRow: Sendable, Equatable {
     public var model: String
     public var streamed: Bool
     /// `ok`, `upstream_error`, `client_cancelled` or `failed_over`.
-    public var outcome: String
+    public var outcome: LedgerOutcome
     public var attempt: Int
     public var status: Int
     public var usage: Usage
@@ -25,7 +25,7 @@ public struct LedgerRow: Sendable, Equatable {
     public var totalMs: Double
 
     public init(timeMs: Int64, requestID: String, client: String? = nil, route: String, provider: String, model: String,
-                streamed: Bool, outcome: String, attempt: Int, status: Int, usage: Usage, tokensEstimated: Bool,
+                streamed: Bool, outcome: LedgerOutcome, attempt: Int, status: Int, usage: Usage, tokensEstimated: Bool,
                 costUSD: Double, ttfbMs: Double?, totalMs: Double) {
         self.timeMs = timeMs
         self.requestID = requestID
@@ -198,7 +198,7 @@ public final class Ledger: @unchecked Sendable {
         }
         return try result.get().map { r in
             LedgerRow(timeMs: r[0].int, requestID: r[1].text, client: r[2].optionalText, route: r[3].text,
-                      provider: r[4].text, model: r[5].text, streamed: r[6].int != 0, outcome: r[7].text,
+                      provider: r[4].text, model: r[5].text, streamed: r[6].int != 0, outcome: LedgerOutcome(rawValue: r[7].text) ?? .upstreamError,
                       attempt: Int(r[8].int), status: Int(r[9].int),
                       usage: Usage(promptTokens: Int(r[10].int), completionTokens: Int(r[12].int),
                                    cachedTokens: Int(r[11].int), reasoningTokens: Int(r[13].int)),
@@ -210,7 +210,7 @@ public final class Ledger: @unchecked Sendable {
     private func values(_ row: LedgerRow) -> [SQLiteStatement.Value] {
         [
             .int(row.timeMs), .text(row.requestID), row.client.map { .text($0) } ?? .null, .text(row.route),
-            .text(row.provider), .text(row.model), .int(row.streamed ? 1 : 0), .text(row.outcome),
+            .text(row.provider), .text(row.model), .int(row.streamed ? 1 : 0), .text(row.outcome.rawValue),
             .int(Int64(row.attempt)), .int(Int64(row.status)), .int(Int64(row.usage.promptTokens)),
             .int(Int64(row.usage.cachedTokens)), .int(Int64(row.usage.completionTokens)),
             .int(Int64(row.usage.reasoningTokens)), .int(row.tokensEstimated ? 1 : 0), .double(row.costUSD),

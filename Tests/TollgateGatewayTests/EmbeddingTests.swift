@@ -28,7 +28,7 @@ import TollgateWire
         let first = try #require(items[0]["embedding"] as? String)
         #expect(EmbeddingEncoding.decodeBase64(first) == [0.25, 2.0])
         let rows = try gate.ledgerRows(atLeast: 2)
-        #expect(rows.allSatisfy { $0.outcome == "ok" && $0.usage.promptTokens == 6 })
+        #expect(rows.allSatisfy { $0.outcome == .ok && $0.usage.promptTokens == 6 })
     }
 
     @Test func badEmbeddingRequests() throws {

@@ -95,7 +95,7 @@ enum Upstreams {
         #expect(response.text.contains("second try"))
         #expect(good.requests.isEmpty)
         let rows = try gate.ledgerRows(atLeast: 2)
-        #expect(rows.map(\.outcome) == ["failed_over", "ok"])
+        #expect(rows.map(\.outcome.rawValue) == ["failed_over", "ok"])
         #expect(rows.map(\.provider) == ["a", "a"])
     }
 

@@ -23,7 +23,7 @@ import TollgateTestSupport
         #expect(seen.header("Authorization") == "Bearer key-up")
         let rows = try gate.ledgerRows(atLeast: 1)
         #expect(rows.count == 1)
-        #expect(rows.first?.outcome == "ok")
+        #expect(rows.first?.outcome == .ok)
         #expect(rows.first?.usage.promptTokens == 7)
         #expect(rows.first?.tokensEstimated == false)
     }
@@ -112,7 +112,7 @@ import TollgateTestSupport
         #expect(response.errorMessage?.contains("upstream exploded") == true)
         #expect(response.errorType == "server_error")
         let rows = try gate.ledgerRows(atLeast: 1)
-        #expect(rows.first?.outcome == "upstream_error")
+        #expect(rows.first?.outcome == .upstreamError)
         #expect(rows.first?.status == 500)
     }
 
@@ -132,7 +132,7 @@ import TollgateTestSupport
         #expect(events.last?.contains("upstream_stream_interrupted") == true)
         #expect(!events.contains("[DONE]"))
         let rows = try gate.ledgerRows(atLeast: 1)
-        #expect(rows.first?.outcome == "upstream_error")
+        #expect(rows.first?.outcome == .upstreamError)
         #expect(rows.first?.tokensEstimated == true)
     }
 
@@ -158,7 +158,7 @@ import TollgateTestSupport
         }  // the client's socket closes here, mid-stream
         #expect(upstream.wait(timeout: 5) { upstream.disconnects == 1 })
         let rows = try gate.ledgerRows(atLeast: 1)
-        #expect(rows.first?.outcome == "client_cancelled")
+        #expect(rows.first?.outcome == .clientCancelled)
     }
 
     @Test func unreachableUpstreamIs502() throws {
@@ -182,7 +182,7 @@ import TollgateTestSupport
         #expect(response.header("x-tollgate-provider") == "b")
         #expect(response.header("x-tollgate-attempts") == "2")
         let rows = try gate.ledgerRows(atLeast: 2)
-        #expect(rows.map(\.outcome) == ["failed_over", "ok"])
+        #expect(rows.map(\.outcome.rawValue) == ["failed_over", "ok"])
     }
 
     @Test func upstreamThatIgnoresStreamIsStillServedAsSSE() throws {

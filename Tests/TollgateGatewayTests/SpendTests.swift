@@ -73,7 +73,7 @@ let expectedCost = 0.0057
         #expect(row.usage.completionTokens >= 40)
         #expect(row.usage.promptTokens >= 100)
         #expect(row.costUSD > 0)
-        #expect(row.outcome == "upstream_error")
+        #expect(row.outcome == .upstreamError)
     }
 
     @Test func concurrentRequestsCannotOverspendABudget() throws {

@@ -198,7 +198,7 @@ import TollgateTestSupport
         #expect((try? FileManager.default.attributesOfItem(atPath: dir.path("ledger.sqlite-wal"))[.size] as? Int) ?? 0 == 0)
         let rows = try Ledger(path: dir.path("ledger.sqlite")).allRows()
         #expect(rows.count == 1)
-        #expect(rows.first?.outcome == "ok")
+        #expect(rows.first?.outcome == .ok)
         #expect(rows.first?.streamed == true)
     }
 

@@ -140,7 +140,7 @@ import TollgateSystemd
         let path = dir.appendingPathComponent("ledger.sqlite").path
         let ledger = try Ledger(path: path)
         let row = LedgerRow(timeMs: 1, requestID: "r", route: "m", provider: "p", model: "m", streamed: false,
-                            outcome: "ok", attempt: 1, status: 200, usage: Usage(promptTokens: 1, completionTokens: 1),
+                            outcome: .ok, attempt: 1, status: 200, usage: Usage(promptTokens: 1, completionTokens: 1),
                             tokensEstimated: false, costUSD: 0, ttfbMs: nil, totalMs: 1)
         for _ in 0..<20 { try ledger.recordNow(row) }
         try ledger.checkpoint()
