@@ -106,6 +106,11 @@ public final class ProviderHealth: Sendable {
         }
     }
 
+    /// Requests admitted to `provider` that have not reported yet (for least-busy balancing).
+    public func inFlight(_ provider: String) -> Int {
+        states.withLock { $0[provider]?.inFlight ?? 0 }
+    }
+
     /// A snapshot for GET /admin/providers.
     public func status(of provider: String) -> ProviderStatus {
         let base = settings.withLock { $0.cooldownSeconds }
