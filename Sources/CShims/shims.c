@@ -20,8 +20,6 @@ CURLcode tg_curl_easy_setopt_closesocket(CURL *h, tg_curl_closesocket_callback c
     if (rc != CURLE_OK) return rc;
     return curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, clientp);
 }
-CURLcode tg_curl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
-CURLcode tg_curl_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 
 CURLMcode tg_curl_multi_setopt_socket(CURLM *m, tg_curl_multi_socket_callback cb, void *userp) {
     CURLMcode rc = curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, cb);

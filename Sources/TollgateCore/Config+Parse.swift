@@ -19,7 +19,7 @@ extension Config {
     ]
     static let failoverKeys: Set<String> = [
         "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
-        "retry_base_delay_seconds", "first_byte_timeout_seconds",
+        "retry_base_delay_seconds", "first_byte_timeout_seconds", "balance",
     ]
     static let modelKeys: Set<String> = [
         "context_window", "max_output_tokens", "capabilities", "input_usd_per_mtok", "output_usd_per_mtok",
@@ -30,7 +30,7 @@ extension Config {
         "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
     ]
     static let providerKeys: Set<String> = [
-        "type", "base_url", "protocol", "auth", "api_key", "priority", "models", "headers",
+        "type", "base_url", "protocol", "auth", "api_key", "priority", "weight", "models", "headers",
         "timeout_seconds", "connect_timeout_seconds",
         // type-specific
         "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
@@ -95,11 +95,25 @@ extension Config {
         }
 
         var routes: [(alias: String, targets: [ModelTarget])] = []
+        var routeBalance: [String: BalanceMode] = [:]
         if let value = root["routes"] {
             guard case .object(let r) = value else { throw ConfigError(key: "routes", problem: "must be an object") }
             for (alias, body) in r.entries {
-                let path = "routes.\(alias)"
-                guard case .array(let items) = body, !items.isEmpty else {
+                var path = "routes.\(alias)"
+                var list = body
+                if case .object(let o) = body {
+                    // {"targets": [...], "balance": "weighted" | "least_busy"}
+                    for key in o.keys where key != "targets" && key != "balance" { unknown.append("\(path).\(key)") }
+                    if let mode = try o.string("balance", path: "\(path).balance") {
+                        guard let balance = BalanceMode(rawValue: mode) else {
+                            throw ConfigError(key: "\(path).balance", problem: BalanceMode.problem(mode))
+                        }
+                        routeBalance[alias] = balance
+                    }
+                    list = o["targets"] ?? .null
+                    path += ".targets"
+                }
+                guard case .array(let items) = list, !items.isEmpty else {
                     throw ConfigError(key: path, problem: "must be a non-empty list of \"PROVIDER/model\" strings")
                 }
                 var targets: [ModelTarget] = []
@@ -139,6 +153,12 @@ extension Config {
             failover.firstByteTimeoutSeconds = try f.seconds("first_byte_timeout_seconds",
                                                              path: "failover.first_byte_timeout_seconds")
                 ?? failover.firstByteTimeoutSeconds
+            if let mode = try f.string("balance", path: "failover.balance") {
+                guard let balance = BalanceMode(rawValue: mode) else {
+                    throw ConfigError(key: "failover.balance", problem: BalanceMode.problem(mode))
+                }
+                failover.balance = balance
+            }
             guard failover.maxCooldownSeconds >= failover.cooldownSeconds else {
                 throw ConfigError(key: "failover.max_cooldown_seconds", problem: "must be at least cooldown_seconds")
             }
@@ -166,6 +186,7 @@ extension Config {
         var config = Config(listen: listen, ledgerPath: ledger, logLevel: logLevel, server: server,
                             providers: providers, routes: routes, unknownKeys: unknown)
         config.failover = failover
+        config.routeBalance = routeBalance
         config.modelOverrides = overrides
         if let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") {
             config.shutdownGraceSeconds = grace
@@ -219,6 +240,12 @@ extension Config {
             }
         }
         p.retries = try o.int("retries", path: "\(path).retries", min: 0, max: 10) ?? p.retries
+        if let value = o["weight"] {
+            guard let weight = value.doubleValue, weight > 0, weight <= 1_000_000 else {
+                throw ConfigError(key: "\(path).weight", problem: "must be a number above 0")
+            }
+            p.weight = weight
+        }
         if let value = o["stream_usage"] {
             guard let flag = value.boolValue else { throw ConfigError(key: "\(path).stream_usage", problem: "must be true or false") }
             p.streamUsage = flag

@@ -14,6 +14,8 @@ public struct Config: Sendable {
     /// Catalog additions and overrides, keyed `NAME/model` (`"models"` in the file).
     public var modelOverrides: [(target: ModelTarget, override: ModelOverride)] = []
     public var failover = FailoverSettings()
+    /// Routes that set their own `"balance"` (`{"targets": [...], "balance": ...}`).
+    public var routeBalance: [String: BalanceMode] = [:]
     /// How long a stopping daemon lets requests in flight finish (`"shutdown_grace_seconds"`).
     public var shutdownGraceSeconds: Double = 30
 
@@ -116,6 +118,8 @@ public struct ProviderConfig: Sendable {
     public var fallbacks: [ModelTarget] = []
     /// Extra attempts on this provider after a retryable failure, before the next candidate.
     public var retries: Int = 1
+    /// Share of the traffic among providers of equal priority (`"weight"`, default 1).
+    public var weight: Double = 1
     public var budget = Budget()
     /// Whether tollgate asks an OpenAI-style upstream for a usage chunk in streams (`"stream_usage"`).
     public var streamUsage: Bool?
@@ -159,7 +163,23 @@ public struct FailoverSettings: Sendable, Equatable {
     public var retryBaseDelaySeconds: Double = 0.25
     /// An upstream that sends no response head within this long is abandoned for the next candidate.
     public var firstByteTimeoutSeconds: Double = 120
+    /// How candidates of equal priority share the load (`"balance"`; routes may set their own).
+    public var balance: BalanceMode = .weighted
     public init() {}
+}
+
+/// How a request picks among candidates of equal priority.
+public enum BalanceMode: String, Sendable, Equatable, CaseIterable {
+    /// At random, in proportion to each provider's `weight`.
+    case weighted
+    /// The provider with the fewest requests in flight first (ties by weight).
+    case leastBusy = "least_busy"
+    /// In the order of the config file.
+    case ordered
+
+    static func problem(_ text: String) -> String {
+        "unknown balance \"\(text)\"; use " + allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+    }
 }
 
 /// A model capability a request may need.

@@ -85,10 +85,16 @@ public final class Gateway: HTTPHandler, Sendable {
                 }
                 return respondError(response, .modelNotFound("The model \"\(id)\" does not exist here."))
             }
-            respondError(response, .notFound("Unknown path \(request.method) \(path). tollgate serves POST /v1/chat/completions, GET /v1/models and GET /health.",
-                                             code: "unknown_url"))
+            respondError(response, .notFound("Unknown path \(request.method) \(path). tollgate serves "
+                                                 + Self.endpoints.joined(separator: ", ") + ".", code: "unknown_url"))
         }
     }
+
+    /// Every endpoint tollgate serves, for the 404 of an unknown path.
+    static let endpoints = [
+        "POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/{id}", "GET /health",
+        "GET /admin/providers", "GET /admin/spend",
+    ]
 
     private func methodNotAllowed(_ response: HTTPResponseWriter, allow: String) {
         var headers = HTTPHeaders()
@@ -108,90 +114,6 @@ public final class Gateway: HTTPHandler, Sendable {
                       model: String? = nil) {
         response.respond(error: error, headers: headers)
         logRequest(response, model: model, provider: nil, attempts: 0, error: error.message)
-    }
-
-    // MARK: chat
-
-    private func startChat(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(request.body)
-        } catch {
-            return respondError(response, .invalidRequest("The request body is not valid JSON: \(error)."))
-        }
-        guard case .object = json else {
-            return respondError(response, .invalidRequest("The request body must be a JSON object."))
-        }
-        guard let model = json["model"]?.stringValue, !model.isEmpty else {
-            return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
-        }
-        guard let messages = json["messages"], case .array = messages else {
-            return respondError(response, .invalidRequest("The \"messages\" field is required and must be an array.",
-                                                          param: "messages"), model: model)
-        }
-        var stream = false
-        if let value = json["stream"], !value.isNull {
-            guard let flag = value.boolValue else {
-                return respondError(response, .invalidRequest("\"stream\" must be a boolean.", param: "stream"), model: model)
-            }
-            stream = flag
-        }
-        let snapshot = self.snapshot
-        let input = ChatRequestInput(json: json, rawBody: request.body, model: model, stream: stream)
-        let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
-        let candidates: [Candidate]
-        switch snapshot.plan(model: model, pinned: pinned, needs: input.neededCapabilities) {
-        case .success(let list): candidates = list
-        case .failure(let error): return respondError(response, error, model: model)
-        }
-        let relay = ChatRelay(gateway: self, snapshot: snapshot, response: response, client: upstream(for: response.loop),
-                              input: input, candidates: candidates)
-        relay.start()
-    }
-
-    private func startEmbeddings(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(request.body)
-        } catch {
-            return respondError(response, .invalidRequest("The request body is not valid JSON: \(error)."))
-        }
-        guard case .object = json, let model = json["model"]?.stringValue, !model.isEmpty else {
-            return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
-        }
-        var inputs: [String] = []
-        switch json["input"] {
-        case .string(let s)?: inputs = [s]
-        case .array(let items)?:
-            for item in items {
-                guard let s = item.stringValue else {
-                    return respondError(response, .invalidRequest("\"input\" must be a string or a list of strings (token arrays are not supported).",
-                                                                  param: "input"), model: model)
-                }
-                inputs.append(s)
-            }
-        default:
-            return respondError(response, .invalidRequest("The \"input\" field is required.", param: "input"), model: model)
-        }
-        guard !inputs.isEmpty else {
-            return respondError(response, .invalidRequest("\"input\" must not be empty.", param: "input"), model: model)
-        }
-        let format = json["encoding_format"]?.stringValue ?? "float"
-        guard format == "float" || format == "base64" else {
-            return respondError(response, .invalidRequest("\"encoding_format\" must be \"float\" or \"base64\".",
-                                                          param: "encoding_format"), model: model)
-        }
-        let input = EmbeddingRequestInput(json: json, rawBody: request.body, model: model, inputs: inputs,
-                                          encodingFormat: format, dimensions: json["dimensions"]?.intValue)
-        let snapshot = self.snapshot
-        let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
-        switch snapshot.plan(model: model, pinned: pinned) {
-        case .failure(let error):
-            respondError(response, error, model: model)
-        case .success(let candidates):
-            EmbeddingRelay(gateway: self, response: response, client: upstream(for: response.loop), input: input,
-                           candidates: candidates).start()
-        }
     }
 
     // MARK: logging

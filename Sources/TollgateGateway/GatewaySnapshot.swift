@@ -6,6 +6,10 @@ public struct Candidate: Sendable {
     public var provider: ResolvedProvider
     public var model: String
     public var info: ModelInfo
+    /// Candidates of equal tier share the load (see `BalanceMode`); lower tiers are tried first.
+    public var tier: Int = 0
+    /// The provider's `weight` among its tier.
+    public var weight: Double = 1
 }
 
 /// The configuration a request runs with: immutable, swapped whole on reload, so a request
@@ -54,14 +58,19 @@ public final class GatewaySnapshot: Sendable {
     /// remains the error says why.
     public func plan(model: String, pinned: String? = nil, needs: Set<Capability> = []) -> Result<[Candidate], GatewayError> {
         var targets: [(ResolvedProvider, String)] = []
+        // Tiers: a route's targets and a provider's fallbacks are tried in their listed order
+        // (a route with its own "balance" is one tier); bare ids go by provider priority.
+        var tierOf: (Int, ResolvedProvider) -> Int = { position, _ in position }
         if let route = config.route(model) {
             targets = route.compactMap { t in provider(named: t.provider).map { ($0, t.model) } }
+            if config.routeBalance[model] != nil { tierOf = { _, _ in 0 } }
         } else if let split = ModelTarget.split(model), let p = provider(named: split.provider) {
             targets = [(p, split.model)]
             let fallbacks = config.provider(named: p.name)?.fallbacks ?? []
             targets += fallbacks.compactMap { t in provider(named: t.provider).map { ($0, t.model) } }
         } else {
             targets = byPriority.filter { servedModels[$0.name]?.contains(model) == true }.map { ($0, model) }
+            tierOf = { _, p in p.priority }
         }
         if let pinned {
             guard let p = provider(named: pinned) else {
@@ -90,7 +99,10 @@ public final class GatewaySnapshot: Sendable {
             return .failure(.unavailable("No enabled provider can serve \"\(model)\": " + reasons.joined(separator: "; ") + ".",
                                          code: "provider_disabled"))
         }
-        let candidates = usable.map { Candidate(provider: $0.0, model: $0.1, info: info(provider: $0.0, model: $0.1)) }
+        let candidates = usable.enumerated().map { position, target in
+            Candidate(provider: target.0, model: target.1, info: info(provider: target.0, model: target.1),
+                      tier: tierOf(position, target.0), weight: config.provider(named: target.0.name)?.weight ?? 1)
+        }
         let capable = candidates.filter { c in
             guard let caps = c.info.capabilities, !caps.isEmpty else { return true }
             return needs.isSubset(of: caps)
@@ -103,6 +115,11 @@ public final class GatewaySnapshot: Sendable {
                                             code: "capability_not_supported"))
         }
         return .success(capable)
+    }
+
+    /// How candidates of equal tier share the load for a requested model.
+    public func balance(for model: String) -> BalanceMode {
+        config.routeBalance[model] ?? config.failover.balance
     }
 
     /// Every id a client can request: aliases, `NAME/model` and bare ids of enabled providers.

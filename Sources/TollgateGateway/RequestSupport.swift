@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,3 +28,6 @@ public func wallClockMilliseconds() -> Double {
 }
 
 public func wallClockSeconds() -> Double { wallClockMilliseconds() / 1000 }
+
+/// Monotonic seconds (for the failover engine's clock).
+@Sendable func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

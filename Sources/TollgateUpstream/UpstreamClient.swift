@@ -146,6 +146,21 @@ public final class UpstreamClient {
         recycle(transfer.easy)
     }
 
+    /// Lets a paused transfer read again. curl may deliver the bytes it kept from inside this call.
+    func unpause(_ transfer: UpstreamTransfer) {
+        guard transfers[transfer.easy] === transfer else { return }
+        if curlDepth > 0 {
+            let box = LoopBound((self, transfer))
+            queue.async { box.value.0.unpause(box.value.1) }
+            return
+        }
+        curlDepth += 1
+        _ = curl_easy_pause(transfer.easy, 0)  // CURLPAUSE_CONT
+        curlDepth -= 1
+        // Unpausing asks curl to look at the socket again.
+        drive(socket: tg_curl_socket_timeout(), events: 0)
+    }
+
     private func recycle(_ easy: UnsafeMutableRawPointer) {
         curl_easy_reset(easy)
         if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
@@ -165,7 +180,11 @@ public final class UpstreamClient {
         _ = tg_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
             let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata!).takeUnretainedValue()
             let n = size * count
-            return transfer.receivedBody(UnsafeRawBufferPointer(start: data, count: n)) ? n : 0
+            switch transfer.receivedBody(UnsafeRawBufferPointer(start: data, count: n)) {
+            case .taken: return n
+            case .pause: return 0x1000_0001  // CURL_WRITEFUNC_PAUSE
+            case .stop: return 0
+            }
         }
         _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         _ = tg_curl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in

@@ -27,6 +27,8 @@ public final class UpstreamTransfer {
     public private(set) var firstByteAt: UInt64 = 0
     var state: State = .running
     var started = false
+    private var pauseRequested = false
+    private var paused = false
 
     enum State { case running, cancelled, done }
 
@@ -80,13 +82,40 @@ public final class UpstreamTransfer {
         headers.add(name, value)
     }
 
-    func receivedBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard state == .running else { return false }
+    /// What the write callback tells curl: every byte taken, pause (curl keeps the bytes and
+    /// offers them again after `resume()`), or stop.
+    enum BodyReply { case taken, pause, stop }
+
+    func receivedBody(_ bytes: UnsafeRawBufferPointer) -> BodyReply {
+        guard state == .running else { return .stop }
+        if pauseRequested {
+            paused = true
+            return .pause
+        }
         if !headDelivered { deliverHead() }
         bytesReceived += bytes.count
         delegate?.transferDidReceive(self, bytes: bytes)
-        return state == .running
+        return state == .running ? .taken : .stop
     }
+
+    /// Stops reading the upstream after the bytes being delivered now: curl leaves the rest in
+    /// the socket, so a slow client cannot make tollgate buffer a fast upstream.
+    public func pause() {
+        guard state == .running else { return }
+        pauseRequested = true
+    }
+
+    /// Reads the upstream again after `pause()`. Call it outside delegate callbacks.
+    public func resume() {
+        guard pauseRequested else { return }
+        pauseRequested = false
+        guard paused, state == .running else { return }
+        paused = false
+        client.unpause(self)
+    }
+
+    /// Whether the transfer is holding the upstream back.
+    public var isPaused: Bool { pauseRequested }
 
     private func deliverHead() {
         guard !headDelivered else { return }

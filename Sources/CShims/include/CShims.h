@@ -25,8 +25,6 @@ typedef int (*tg_curl_closesocket_callback)(void *clientp, curl_socket_t item);
 CURLcode tg_curl_easy_setopt_opensocket(CURL *handle, tg_curl_opensocket_callback cb, void *clientp);
 CURLcode tg_curl_easy_setopt_closesocket(CURL *handle, tg_curl_closesocket_callback cb, void *clientp);
 
-CURLcode tg_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
-CURLcode tg_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value);
 
 // MARK: curl multi options.
 typedef int (*tg_curl_multi_socket_callback)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);

@@ -1,0 +1,47 @@
+import Dispatch
+import TollgateCore
+import TollgateHTTP
+import TollgateLedger
+
+/// The ledger rows of one exchange: one per upstream attempt, committed together before the
+/// end of the answer reaches the client. Lives on its exchange's loop queue.
+struct AttemptLedger {
+    let requestID: String
+    let route: String
+    let streamed: Bool
+    private(set) var rows: [LedgerRow] = []
+
+    init(requestID: String, route: String, streamed: Bool) {
+        self.requestID = requestID
+        self.route = route
+        self.streamed = streamed
+    }
+
+    /// Books one attempt.
+    mutating func add(_ candidate: Candidate?, attempt: Attempt?, outcome: LedgerOutcome, status: Int,
+                      usage: Usage = Usage(), estimated: Bool = false, cost: Double = 0) {
+        rows.append(LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, route: route,
+                              provider: candidate?.provider.name ?? "-", model: candidate?.model ?? "-",
+                              streamed: streamed, outcome: outcome, attempt: attempt?.number ?? 0, status: status,
+                              usage: usage, tokensEstimated: estimated, costUSD: cost, ttfbMs: attempt?.firstByteMs,
+                              totalMs: attempt?.elapsedMs ?? 0))
+    }
+
+    /// The last attempt did not end the request: another one follows.
+    mutating func markLastFailedOver() {
+        if !rows.isEmpty { rows[rows.count - 1].outcome = .failedOver }
+    }
+
+    /// Commits the rows booked so far, then runs `then` on `queue` (at once when there are none).
+    mutating func commit(to ledger: Ledger?, queue: DispatchQueue, onError: @escaping @Sendable (any Error) -> Void,
+                         then: @escaping () -> Void) {
+        let all = rows
+        rows.removeAll()
+        guard let ledger, !all.isEmpty else { return then() }
+        let box = LoopBound(then)
+        ledger.record(all, callbackQueue: queue) { error in
+            if let error { onError(error) }
+            box.value()
+        }
+    }
+}

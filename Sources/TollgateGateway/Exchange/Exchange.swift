@@ -1,0 +1,345 @@
+import Dispatch
+import TollgateCore
+import TollgateHTTP
+import TollgateLedger
+import TollgateUpstream
+import TollgateWire
+
+/// One client request carried through its candidates. The failover engine decides; the
+/// exchange carries each decision out: it admits a candidate past its breaker and budget,
+/// runs the attempt, relays the answer (whole, or streamed with back-pressure), books one
+/// ledger row per attempt and commits them before the end reaches the client. What differs
+/// between kinds of request is its `ExchangeAdapter`. Lives on the loop queue of the client's
+/// connection.
+final class Exchange: AttemptDelegate {
+    let gateway: Gateway
+    let snapshot: GatewaySnapshot
+    let writer: HTTPResponseWriter
+    let client: UpstreamClient
+    let adapter: any ExchangeAdapter
+    let candidates: [Candidate]
+    let requestID: String
+    private var engine: FailoverEngine
+    private var ledger: AttemptLedger
+    private let response: ResponseSide
+
+    // The attempt in progress (or the last one).
+    private var candidate: Candidate?
+    private var attempt: Attempt?
+    private var admittedAsProbe = false
+    private var reservation: BudgetBook.Reservation?
+    private var decoder: (any ChatStreamDecoder)?
+    private var usage: Usage?
+    private var usageEstimated = false
+    private var answer: ExchangeAnswer?
+    private var streamedTextBytes = 0
+    private var finished = false
+
+    init(gateway: Gateway, snapshot: GatewaySnapshot, writer: HTTPResponseWriter, adapter: any ExchangeAdapter,
+         candidates: [Candidate]) {
+        self.gateway = gateway
+        self.snapshot = snapshot
+        self.writer = writer
+        self.adapter = adapter
+        self.candidates = candidates
+        client = gateway.upstream(for: writer.loop)
+        requestID = makeRequestID()
+        let health = gateway.health
+        let order = CandidateOrder.order(
+            candidates.map { CandidateOrder.Entry(tier: $0.tier, weight: $0.weight, inFlight: health.inFlight($0.provider.name)) },
+            mode: snapshot.balance(for: adapter.route), random: { Double.random(in: 0..<1) })
+        engine = FailoverEngine(
+            route: adapter.route,
+            options: candidates.map {
+                FailoverEngine.Option(provider: $0.provider.name, model: $0.model, contextWindow: $0.info.contextWindow,
+                                      retries: $0.provider.retries)
+            },
+            order: order, settings: FailoverEngine.Settings(snapshot.config.failover), clock: monotonicSeconds)
+        ledger = AttemptLedger(requestID: requestID, route: adapter.route, streamed: adapter.streamed)
+        response = ResponseSide(writer: writer, adapter: adapter)
+    }
+
+    func start() {
+        writer.onClientGone = { [self] in clientGone() }
+        writer.onDrained = { [self] in attempt?.resume() }
+        carryOut(engine.next(gate: gate))
+    }
+
+    // MARK: decisions
+
+    /// Checks a candidate's breaker, then reserves its worst case against its budgets.
+    private func gate(_ index: Int) -> FailoverEngine.Gate {
+        let c = candidates[index]
+        let admission = gateway.health.admit(c.provider.name)
+        if case .coolingDown(let remaining) = admission { return .coolingDown(remaining: remaining) }
+        switch gateway.budgets.reserve(provider: c.provider.name, amount: adapter.worstCaseCost(c)) {
+        case .failure(let refusal):
+            gateway.health.report(c.provider.name, .abandoned, wasProbe: admission == .probe)
+            return .overBudget(refusal.description)
+        case .success(let r):
+            reservation = r
+            admittedAsProbe = admission == .probe
+            return .open
+        }
+    }
+
+    private func carryOut(_ decision: FailoverEngine.Decision) {
+        guard !finished else { return }
+        switch decision {
+        case .attempt(let index):
+            ledger.markLastFailedOver()
+            startAttempt(candidates[index])
+        case .retry(let wait):
+            ledger.markLastFailedOver()
+            let box = LoopBound(self)
+            writer.loop.queue.asyncAfter(deadline: .now() + wait) {
+                let exchange = box.value
+                guard !exchange.finished else { return }
+                exchange.carryOut(exchange.engine.next(gate: exchange.gate))
+            }
+        case .fail(let error):
+            finish(error: error)
+        }
+    }
+
+    private func startAttempt(_ c: Candidate) {
+        candidate = c
+        let request: UpstreamRequest
+        do {
+            request = try adapter.request(for: c, requestID: requestID)
+        } catch {
+            // The request cannot be expressed for this provider: the client's problem, not the provider's.
+            release(.requestError)
+            return finish(error: error)
+        }
+        decoder = nil
+        usage = nil
+        usageEstimated = false
+        answer = nil
+        streamedTextBytes = 0
+        let attempt = Attempt(number: engine.attempts, loop: writer.loop, delegate: self)
+        self.attempt = attempt
+        attempt.start(request, on: client, firstByteTimeout: snapshot.config.failover.firstByteTimeoutSeconds)
+    }
+
+    /// Books a failed attempt and asks the engine what comes next.
+    private func attemptFailed(_ failure: UpstreamFailure) {
+        guard let c = candidate, !finished else { return }
+        release(FailoverPolicy.healthOutcome(for: failure))
+        ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
+        let decision = engine.failed(failure, gate: gate)
+        if case .attempt = decision {
+            gateway.logger.warning("\(c.provider.name)/\(c.model) failed (\(failure.error.status): \(failure.error.message.prefix(200))); trying the next provider",
+                                   metadata: ["request_id": "\(requestID)"])
+        }
+        carryOut(decision)
+    }
+
+    /// Ends the current attempt's admission (breaker) and reservation (budget).
+    private func release(_ outcome: ProviderHealth.Outcome, cost: Double = 0) {
+        guard let c = candidate else { return }
+        if let reservation {
+            gateway.budgets.settle(reservation, cost: cost)
+            self.reservation = nil
+        }
+        gateway.health.report(c.provider.name, outcome, wasProbe: admittedAsProbe)
+        admittedAsProbe = false
+    }
+
+    // MARK: AttemptDelegate
+
+    func attempt(_ attempt: Attempt, didReceiveHead status: Int, headers: HTTPHeaders) -> Bool {
+        guard attempt === self.attempt, !finished, adapter.streamed, (200..<300).contains(status), let c = candidate,
+              let decoder = adapter.streamDecoder(for: c, headers: headers) else { return false }
+        self.decoder = decoder
+        response.startStream(headers: tollgateHeaders)
+        return true
+    }
+
+    func attempt(_ attempt: Attempt, didReceive bytes: UnsafeRawBufferPointer) {
+        guard attempt === self.attempt, !finished, var decoder else { return }
+        let outputs = decoder.feed(bytes)
+        self.decoder = decoder
+        relay(outputs)
+    }
+
+    func attempt(_ attempt: Attempt, didFinish result: Result<[UInt8], UpstreamFailure>) {
+        guard attempt === self.attempt, !finished, let c = candidate else { return }
+        if var decoder {
+            // A stream that ended without saying it was complete. After a broken connection a
+            // half-received event is dropped, not parsed.
+            if case .success = result {
+                let outputs = decoder.finish()
+                self.decoder = decoder
+                relay(outputs)
+            }
+            guard !finished else { return }
+            switch result {
+            case .failure(let failure):
+                let detail = failure.error.message.replacingOccurrences(of: "The upstream connection failed: ", with: "")
+                return endStream(failure: .cutMidStream("The upstream connection failed mid-stream: \(detail)"))
+            case .success:
+                return endStream(failure: .cutMidStream("The upstream ended the stream before it was complete."))
+            }
+        }
+        let body: [UInt8]
+        switch result {
+        case .failure(let failure): return attemptFailed(failure)
+        case .success(let bytes): body = bytes
+        }
+        guard (200..<300).contains(attempt.status) else {
+            return attemptFailed(adapter.failure(for: c, status: attempt.status, headers: attempt.headers, body: body))
+        }
+        do throws(UpstreamFailure) {
+            let answer = try adapter.answer(for: c, status: attempt.status, headers: attempt.headers, body: body)
+            self.answer = answer
+            usage = answer.usage
+            usageEstimated = answer.estimated
+            if adapter.streamed {
+                // The upstream ignored `stream: true`: the client still gets the stream it asked for.
+                let outputs = try adapter.replay(answer)
+                response.startStream(headers: tollgateHeaders)
+                relay(outputs)
+                endStreamSuccessfully()
+            } else {
+                finish(answer: answer)
+            }
+        } catch {
+            attemptFailed(error)
+        }
+    }
+
+    // MARK: streaming
+
+    private func relay(_ outputs: [StreamOutput]) {
+        var out: [UInt8] = []
+        for output in outputs {
+            guard !finished else { return }
+            switch output {
+            case .chunk(let data):
+                // Counted for an estimate: a cut stream's usage may be missing or partial.
+                streamedTextBytes += adapter.textBytes(ofChunk: data)
+                out += adapter.render(chunk: data)
+            case .usage(let reported):
+                usage = reported
+            case .error(let error):
+                response.send(out)
+                attempt?.cancel()
+                return endStream(failure: UpstreamFailure(kind: .cutMidStream, error: error))
+            case .done:
+                response.send(out)
+                // The transfer reads the rest of the body by itself, so the upstream connection stays reusable.
+                attempt?.detach()
+                return endStreamSuccessfully()
+            }
+        }
+        response.send(out)
+        // Back-pressure: a client that reads slowly holds the upstream back instead of growing a buffer.
+        if response.isBackedUp { attempt?.pause() }
+    }
+
+    private func endStreamSuccessfully() {
+        guard !finished else { return }
+        finished = true
+        let cost = settle(outcome: .ok, status: 200, health: .success)
+        commit { [self] in
+            response.endStream()
+            logDone(status: 200, cost: cost)
+        }
+    }
+
+    private func endStream(failure: UpstreamFailure) {
+        guard !finished else { return }
+        finished = true
+        attempt?.cancel()
+        let error = failure.error
+        let cost = settle(outcome: .upstreamError, status: error.status,
+                          health: .failure(status: error.status, message: error.message, retryAfter: nil))
+        commit { [self] in
+            response.endStream(error: error)
+            logDone(status: error.status, error: error.message, cost: cost)
+        }
+    }
+
+    // MARK: finishing
+
+    private func finish(answer: ExchangeAnswer) {
+        guard !finished else { return }
+        finished = true
+        let cost = settle(outcome: .ok, status: attempt?.status ?? 200, health: .success)
+        commit { [self] in
+            response.respond(body: answer.body, headers: tollgateHeaders, cost: cost)
+            logDone(status: 200, cost: cost)
+        }
+    }
+
+    /// Answers with an error; attempts that reached an upstream are committed first.
+    private func finish(error: GatewayError) {
+        guard !finished else { return }
+        finished = true
+        commit { [self] in
+            response.respond(error: error, headers: candidate == nil ? HTTPHeaders() : tollgateHeaders)
+            logDone(status: error.status, error: error.message, cost: 0)
+        }
+    }
+
+    private func clientGone() {
+        guard !finished else { return }
+        finished = true
+        let reachedUpstream = (attempt.map { !$0.done } ?? false) || decoder != nil
+        attempt?.cancel()
+        if reachedUpstream {
+            let cost = settle(outcome: .clientCancelled, status: 499, health: .abandoned)
+            commit { [self] in logDone(status: 499, cost: cost) }
+        } else {
+            commit { [self] in logDone(status: 499, cost: 0) }
+        }
+    }
+
+    /// Books the final attempt: reported usage, or an estimate (marked) when the provider gave
+    /// none — and never less than the estimate when the answer was cut short, since usage
+    /// reported so far may be a running count that stops before the text the client received.
+    private func settle(outcome: LedgerOutcome, status: Int, health: ProviderHealth.Outcome) -> Double {
+        let guess = adapter.estimatedUsage(streamedTextBytes: streamedTextBytes, answer: answer)
+        var final: Usage
+        var estimated = usageEstimated
+        if let reported = usage {
+            final = reported
+            if outcome != .ok {
+                if guess.completionTokens > final.completionTokens {
+                    final.completionTokens = guess.completionTokens
+                    estimated = true
+                }
+                if final.promptTokens == 0 {
+                    final.promptTokens = guess.promptTokens
+                    estimated = true
+                }
+            }
+        } else {
+            final = guess
+            estimated = true
+        }
+        let cost = candidate.map { $0.info.cost(final) } ?? 0
+        release(health, cost: cost)
+        ledger.add(candidate, attempt: attempt, outcome: outcome, status: status, usage: final, estimated: estimated,
+                   cost: cost)
+        return cost
+    }
+
+    /// Commits the rows, then runs `then` on the loop: the client never sees the end of an
+    /// answer before its ledger row is committed.
+    private func commit(then: @escaping () -> Void) {
+        let logger = gateway.logger
+        ledger.commit(to: gateway.ledger, queue: writer.loop.queue,
+                      onError: { error in logger.error("ledger write failed: \(error)") }, then: then)
+    }
+
+    private var tollgateHeaders: HTTPHeaders {
+        ResponseSide.tollgateHeaders(candidate, attempts: engine.attempts, requestID: requestID)
+    }
+
+    private func logDone(status: Int, error: String? = nil, cost: Double) {
+        gateway.logRequest(writer, model: adapter.route, provider: candidate?.provider.name, attempts: engine.attempts,
+                           error: error, requestID: requestID, cost: cost)
+    }
+}

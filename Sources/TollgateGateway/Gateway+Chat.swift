@@ -1,0 +1,42 @@
+import TollgateCore
+import TollgateHTTP
+import TollgateWire
+
+extension Gateway {
+    /// POST /v1/chat/completions: checks the body, plans the candidates and starts an exchange.
+    func startChat(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(request.body)
+        } catch {
+            return respondError(response, .invalidRequest("The request body is not valid JSON: \(error)."))
+        }
+        guard case .object = json else {
+            return respondError(response, .invalidRequest("The request body must be a JSON object."))
+        }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+            return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
+        }
+        guard let messages = json["messages"], case .array = messages else {
+            return respondError(response, .invalidRequest("The \"messages\" field is required and must be an array.",
+                                                          param: "messages"), model: model)
+        }
+        var stream = false
+        if let value = json["stream"], !value.isNull {
+            guard let flag = value.boolValue else {
+                return respondError(response, .invalidRequest("\"stream\" must be a boolean.", param: "stream"), model: model)
+            }
+            stream = flag
+        }
+        let snapshot = self.snapshot
+        let input = ChatRequestInput(json: json, rawBody: request.body, model: model, stream: stream)
+        let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
+        let candidates: [Candidate]
+        switch snapshot.plan(model: model, pinned: pinned, needs: input.neededCapabilities) {
+        case .success(let list): candidates = list
+        case .failure(let error): return respondError(response, error, model: model)
+        }
+        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: ChatAdapter(input: input, gateway: self),
+                 candidates: candidates).start()
+    }
+}
