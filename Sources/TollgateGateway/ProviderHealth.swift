@@ -5,7 +5,7 @@ import TollgateCore
 /// Circuit breakers for every provider, shared by all loops. After `failureThreshold`
 /// consecutive failures a provider cools down (30 s, doubling up to a maximum); when the
 /// cooldown ends one probe request is let through (half-open) and its success closes the
-/// breaker. A 429 with a retry-after hint cools the provider down for that long at once.
+/// breaker. A 429 (or 503/529) with a retry-after hint cools the provider down for that long at once.
 public final class ProviderHealth: Sendable {
     struct State: Sendable {
         var consecutiveFailures = 0
@@ -90,7 +90,7 @@ public final class ProviderHealth: Sendable {
                 s.failures += 1
                 s.consecutiveFailures += 1
                 s.lastError = LastError(status: status, message: String(message.prefix(300)), wallTime: wallClockSeconds())
-                if status == 429, let retryAfter, retryAfter > 0 {
+                if [429, 503, 529].contains(status), let retryAfter, retryAfter > 0 {
                     let wait = min(retryAfter, config.maxCooldownSeconds)
                     let until = now + UInt64(wait * 1e9)
                     s.coolingUntil = max(s.coolingUntil ?? 0, until)

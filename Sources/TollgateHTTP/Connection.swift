@@ -179,6 +179,7 @@ final class Connection {
             armWrite()
         } else {
             out.append(contentsOf: bytes)
+            server.noteBuffered(bufferedBytes)
         }
     }
 

@@ -19,6 +19,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let requestCount = Atomic<Int>(0)
     private let requestTotal = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
+    private let peakBuffered = Atomic<Int>(0)
     /// Receives one line per request the server answers by itself (malformed input, overload).
     public var logger: (@Sendable (ServerLogEntry) -> Void)?
 
@@ -38,6 +39,20 @@ public final class HTTPServer: @unchecked Sendable {
     public var requestsInFlight: Int { requestCount.load(ordering: .relaxed) }
     /// Requests started since the server was created (for a requests-per-second figure).
     public var requestsStarted: Int { requestTotal.load(ordering: .relaxed) }
+    /// The most response bytes one connection has held unsent since the start (or the last
+    /// `resetPeakBufferedBytes`): what slow clients cost in memory.
+    public var peakBufferedBytes: Int { peakBuffered.load(ordering: .relaxed) }
+    public func resetPeakBufferedBytes() { peakBuffered.store(0, ordering: .relaxed) }
+
+    /// Called by a connection whose unsent output grew.
+    func noteBuffered(_ bytes: Int) {
+        var seen = peakBuffered.load(ordering: .relaxed)
+        while bytes > seen {
+            let (exchanged, original) = peakBuffered.compareExchange(expected: seen, desired: bytes, ordering: .relaxed)
+            if exchanged { break }
+            seen = original
+        }
+    }
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Binds `address` and starts accepting. Returns the bound port (useful with port 0).

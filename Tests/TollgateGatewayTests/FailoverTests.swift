@@ -114,6 +114,44 @@ enum Upstreams {
         #expect(admin["b"]?["state"] as? String == "healthy")
     }
 
+    @Test(arguments: [(429, "2"), (503, "2"), (429, "")])
+    func aRateLimitFailsOverAtOnceAndCoolsTheProviderDown(status: Int, retryAfter: String) throws {
+        let limited = try Upstreams.status(status, headers: retryAfter.isEmpty ? [] : [("retry-after", retryAfter)],
+                                           message: "slow down")
+        let good = try Upstreams.healthy("from b")
+        // A retry-after well inside max_retry_wait_seconds: still no waiting while b is idle.
+        let gate = try pair(limited.baseURL, good.baseURL, retries: 3,
+                            failover: #"{"max_retry_wait_seconds": 30, "retry_base_delay_seconds": 5}"#)
+        let started = Date()
+        let response = try gate.chat(chatBody(model: "m"))
+        #expect(response.status == 200)
+        #expect(response.header("x-tollgate-provider") == "b")
+        #expect(response.header("x-tollgate-attempts") == "2")
+        #expect(limited.requests.count == 1)
+        #expect(Date().timeIntervalSince(started) < 1.5, "waited on the limited provider")
+        let rows = try gate.ledgerRows(atLeast: 2)
+        #expect(rows.map(\.outcome.rawValue) == ["failed_over", "ok"])
+        if !retryAfter.isEmpty {
+            #expect(try adminProviders(gate)["a"]?["state"] as? String == "cooling_down")
+        }
+    }
+
+    @Test func aRateLimitedLastProviderIsWaitedForWithinTheCap() throws {
+        let count = Counter()
+        let limited = try FakeUpstream { request, conn in
+            if request.json?["messages"] != nil, count.increment() == 1 {
+                try conn.respond(status: 429, headers: [("retry-after-ms", "300")], body: #"{"error":{"message":"wait"}}"#)
+            } else {
+                try conn.respond(status: 200, body: Canned.completion(model: "m", text: "after the wait"))
+            }
+        }
+        let gate = try GatewayHarness(config: GatewayHarness.config([("a", limited.baseURL, ["m"])], retries: 1))
+        let response = try gate.chat(chatBody(model: "m"))
+        #expect(response.status == 200)
+        #expect(response.text.contains("after the wait"))
+        #expect(response.header("x-tollgate-attempts") == "2")
+    }
+
     @Test func allRateLimitedGives429ListingEachAttempt() throws {
         let a = try Upstreams.status(429, message: "a is limited")
         let b = try Upstreams.status(429, message: "b is limited")
