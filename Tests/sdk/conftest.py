@@ -10,6 +10,7 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -94,6 +95,17 @@ class Gateway:
         self.direct = proc is None  # TOLLGATE_SDK_DIRECT mode
         self.client_api_key = CLIENT_API_KEY
         self.upstream_api_key = UPSTREAM_API_KEY
+        self.killed = False  # set by kill(): a non-zero exit is expected
+
+    @property
+    def ledger(self) -> Path:
+        return Path(self.config["ledger"])
+
+    def kill(self) -> None:
+        """SIGKILL (durability tests); the clean stop afterwards finds it gone."""
+        self.killed = True
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def stderr_text(self) -> str:
         if self.stderr_path is None or not self.stderr_path.exists():
@@ -140,45 +152,30 @@ def upstream() -> Iterator[FakeUpstream]:
             _current_upstream = None
 
 
-@pytest.fixture(scope="session")
-def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    global _current_gateway
-    if DIRECT:
-        yield Gateway(upstream.base_url, upstream.port, None, None, None, None)
-        return
+class _Logs:
+    """The request logs of several fakes, for the failure report."""
 
-    binary = request.getfixturevalue("tollgate_bin")
-    tmp = tmp_path_factory.mktemp("tollgate")
+    def __init__(self, servers: list[Any]) -> None:
+        self.servers = servers
+
+    def summary(self) -> str:
+        parts = [s.summary() for s in self.servers if s.requests]
+        return "\n".join(parts) or "(no requests recorded)"
+
+
+@contextlib.contextmanager
+def running_gateway(binary: Path, tmp: Path, config: dict[str, Any],
+                    logs: list[Any] | None = None) -> Iterator[Gateway]:
+    """The one way to run tollgate in this suite: `config` (without `listen`; `ledger`
+    defaults to tmp/ledger.sqlite) in, a healthy daemon out; its stderr tail and the
+    fakes' `logs` go into failure reports; stopped with SIGTERM at the end."""
+    global _current_gateway, _current_upstream
     port = free_port()
-    config: dict[str, Any] = {
-        "listen": f"127.0.0.1:{port}",
-        "ledger": str(tmp / "ledger.sqlite"),
-        "providers": {
-            "up": {
-                "type": "openai_compatible",
-                "base_url": upstream.base_url,
-                "api_key": UPSTREAM_API_KEY,
-                "priority": 1,
-                "models": ["gpt-4.1-mini", "gpt-4.1"],
-                # This suite checks how one upstream's answers and errors reach the client;
-                # retries and the circuit breaker are exercised by the Swift failover tests.
-                "retries": 0,
-            },
-            "dead": {
-                "type": "openai",
-                "api_key": f"env:{UNSET_ENV_VAR}",
-                "priority": 2,
-                "models": ["gpt-4o"],
-            },
-        },
-        "routes": {"fast": ["up/gpt-4.1-mini"]},
-        "failover": {"failure_threshold": 1000},
-    }
+    config = dict(config, listen=f"127.0.0.1:{port}")
+    config.setdefault("ledger", str(tmp / "ledger.sqlite"))
     config_path = tmp / "config.json"
     config_path.write_text(json.dumps(config, indent=2))
     stderr_path = tmp / "tollgate.stderr"
-
     env = dict(os.environ)
     env.pop(UNSET_ENV_VAR, None)
     cmd = [str(binary), "serve", "--config", str(config_path),
@@ -202,15 +199,71 @@ def gateway(request: pytest.FixtureRequest, upstream: FakeUpstream,
                         f"command: {cmd}\nstderr:\n{gw.stderr_text()}", pytrace=False)
         time.sleep(0.1)
 
+    saved = (_current_gateway, _current_upstream)
     _current_gateway = gw
+    if logs is not None:
+        _current_upstream = logs[0] if len(logs) == 1 else _Logs(logs)
     try:
         yield gw
     finally:
-        _current_gateway = None
+        _current_gateway, _current_upstream = saved
         code = _stop(proc)
-        if code not in (0, -signal.SIGTERM):
+        if code not in (0, -signal.SIGTERM) and not gw.killed:
             sys.stderr.write(f"\n[tollgate exit code after SIGTERM: {code}]\n"
                              f"tollgate stderr:\n{gw.stderr_tail()}\n")
+
+
+@pytest.fixture(scope="session")
+def launch_gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """`with launch_gateway(config, logs=[fakes...]) as gw:` -- see running_gateway."""
+    def launch(config: dict[str, Any], logs: list[Any] | None = None, name: str = "tollgate"):
+        binary = request.getfixturevalue("tollgate_bin")
+        return running_gateway(binary, tmp_path_factory.mktemp(name), config, logs)
+    return launch
+
+
+@pytest.fixture(scope="session")
+def fakes() -> Iterator[dict[str, Any]]:
+    """One fake upstream per provider family (family_upstreams.py), shared by the family test modules."""
+    import family_upstreams
+
+    servers = family_upstreams.start_all()
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream: FakeUpstream, launch_gateway) -> Iterator[Gateway]:
+    if DIRECT:
+        yield Gateway(upstream.base_url, upstream.port, None, None, None, None)
+        return
+    config: dict[str, Any] = {
+        "providers": {
+            "up": {
+                "type": "openai_compatible",
+                "base_url": upstream.base_url,
+                "api_key": UPSTREAM_API_KEY,
+                "priority": 1,
+                "models": ["gpt-4.1-mini", "gpt-4.1"],
+                # This suite checks how one upstream's answers and errors reach the client;
+                # retries and the circuit breaker are exercised by the Swift failover tests.
+                "retries": 0,
+            },
+            "dead": {
+                "type": "openai",
+                "api_key": f"env:{UNSET_ENV_VAR}",
+                "priority": 2,
+                "models": ["gpt-4o"],
+            },
+        },
+        "routes": {"fast": ["up/gpt-4.1-mini"]},
+        "failover": {"failure_threshold": 1000},
+    }
+    with launch_gateway(config, logs=[upstream]) as gw:
+        yield gw
 
 
 def _stop(proc: subprocess.Popen) -> int | None:

@@ -1,5 +1,5 @@
 """Cost is exact per protocol, streamed and not: the usage each fake upstream
-reports (family_upstreams.py), mapped by the family's rule (wire-formats.md
+reports (family_upstreams.py; the family table is families.py), mapped by the family's rule (wire-formats.md
 §0.3), times the prices of the config's `models` overrides, is what tollgate
 writes in its ledger row and (non-streamed) in `x-tollgate-cost-usd`.
 
@@ -24,16 +24,9 @@ gives a row whose tokens are estimated (tokens_estimated = 1) and cost > 0.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 import openai
@@ -41,20 +34,12 @@ import pytest
 
 import conftest as sdk
 import family_upstreams as fu
+from families import CHAT_FAMILIES, TABLE, Tokens, providers, user
 
 pytestmark = pytest.mark.gateway
 
-CHAT_FAMILIES = ["anthropic", "gemini", "bedrock", "responses", "azure"]
-PROVIDER = {"anthropic": "ant", "gemini": "gem", "bedrock": "br", "responses": "resp", "azure": "az", "openai": "oai"}
-UPSTREAM_MODEL = {
-    "anthropic": "claude-x",
-    "gemini": "gemini-x",
-    "bedrock": "anthropic.claude-x-v1:0",
-    "responses": "gpt-r",
-    "azure": "gpt-az",
-}
-MODEL = {f: f"{PROVIDER[f]}/{UPSTREAM_MODEL[f]}" for f in CHAT_FAMILIES}
-EMBED_MODEL = {"openai": "oai/emb-oai", "bedrock": "br/amazon.titan-embed-text-v2:0"}
+MODEL = {f: TABLE[f].model for f in CHAT_FAMILIES}
+EMBED_MODEL = {f: TABLE[f].embed for f in ("openai", "bedrock")}
 
 
 class Price(NamedTuple):
@@ -75,36 +60,9 @@ PRICES: dict[str, Price] = {
 }
 
 
-class Tokens(NamedTuple):
-    input: int
-    cached: int
-    output: int
-    reasoning: int
-
-
 def expected_tokens(family: str) -> Tokens:
     """The fake's reported usage, mapped by the family's rule (wire-formats.md §0.3)."""
-    if family == "anthropic":
-        u = fu.ANTHROPIC_USAGE
-        return Tokens(u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"],
-                      u["cache_read_input_tokens"], u["output_tokens"], 0)
-    if family == "gemini":
-        u = fu.GEMINI_USAGE
-        return Tokens(u["promptTokenCount"], u["cachedContentTokenCount"],
-                      u["candidatesTokenCount"] + u["thoughtsTokenCount"], u["thoughtsTokenCount"])
-    if family == "bedrock":
-        u = fu.BEDROCK_USAGE
-        return Tokens(u["inputTokens"] + u["cacheReadInputTokens"] + u["cacheWriteInputTokens"],
-                      u["cacheReadInputTokens"], u["outputTokens"], 0)
-    if family == "responses":
-        u = fu.RESPONSES_USAGE
-        return Tokens(u["input_tokens"], u["input_tokens_details"]["cached_tokens"], u["output_tokens"],
-                      u["output_tokens_details"]["reasoning_tokens"])
-    if family == "azure":
-        u = fu.OPENAI_USAGE
-        return Tokens(u["prompt_tokens"], u["prompt_tokens_details"]["cached_tokens"], u["completion_tokens"],
-                      u["completion_tokens_details"]["reasoning_tokens"])
-    raise KeyError(family)
+    return TABLE[family].usage_rule()
 
 
 def expected_cost(model: str, input_tokens: int, cached_tokens: int, output_tokens: int) -> float:
@@ -123,93 +81,27 @@ def test_fixture_usage_has_cache_tokens() -> None:
     assert len(values) == len(set(values)), PRICES
 
 
+@pytest.mark.parametrize("family", CHAT_FAMILIES)
+def test_usage_rule_matches_the_table(family: str) -> None:
+    """The family table's usage literals (what the translation tests expect the client to
+    see) are the fake's reported usage mapped by the family's rule (what the ledger holds)."""
+    assert expected_tokens(family) == TABLE[family].tokens, family
+
+
 # fixtures ----------------------------------------------------------------------
 
 
-class _AllFakes:
-    def __init__(self, fakes: dict[str, fu.FamilyUpstream]) -> None:
-        self.fakes = fakes
-
-    def summary(self) -> str:
-        return "\n".join(f.summary() for f in self.fakes.values() if f.requests) or "(no requests recorded)"
-
-
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[dict[str, fu.FamilyUpstream]]:
-    servers = fu.start_all()
-    try:
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
-
-
-def _cost_config(fakes: dict[str, fu.FamilyUpstream], port: int, ledger: Path) -> dict[str, Any]:
-    keys = fu.API_KEYS
+def cost_gateway(launch_gateway, fakes: dict[str, fu.FamilyUpstream]) -> Iterator[sdk.Gateway]:
     models: dict[str, dict[str, float]] = {}
     for target, p in PRICES.items():
         entry = {"input_usd_per_mtok": p.input, "output_usd_per_mtok": p.output}
         if p.cached is not None:
             entry["cached_input_usd_per_mtok"] = p.cached
         models[target] = entry
-    return {
-        "listen": f"127.0.0.1:{port}",
-        "ledger": str(ledger),
-        "providers": {
-            "ant": {"type": "anthropic", "base_url": fakes["anthropic"].origin, "api_key": keys["anthropic"],
-                    "models": ["claude-x"], "retries": 0},
-            "gem": {"type": "gemini", "base_url": fakes["gemini"].origin, "api_key": keys["gemini"],
-                    "models": ["gemini-x"], "retries": 0},
-            "br": {"type": "bedrock", "region": "us-east-1", "base_url": fakes["bedrock"].origin,
-                   "api_key": keys["bedrock"],
-                   "models": ["anthropic.claude-x-v1:0", "amazon.titan-embed-text-v2:0"], "retries": 0},
-            "resp": {"type": "openai", "protocol": "openai_responses", "base_url": fakes["responses"].origin + "/v1",
-                     "api_key": keys["responses"], "models": ["gpt-r"], "retries": 0},
-            "az": {"type": "azure", "endpoint": fakes["azure"].origin, "deployment": "dep1",
-                   "api_version": "2024-10-21", "api_key": keys["azure"], "models": ["gpt-az"], "retries": 0},
-            "oai": {"type": "openai_compatible", "base_url": fakes["openai"].origin + "/v1",
-                    "api_key": keys["openai"], "models": ["emb-oai"], "retries": 0},
-        },
-        "models": models,
-        "failover": {"failure_threshold": 1000},
-    }
-
-
-@pytest.fixture(scope="module")
-def cost_gateway(request: pytest.FixtureRequest, fakes: dict[str, fu.FamilyUpstream],
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[sdk.Gateway]:
-    binary = request.getfixturevalue("tollgate_bin")
-    tmp = tmp_path_factory.mktemp("tollgate-cost")
-    port = sdk.free_port()
-    config = _cost_config(fakes, port, tmp / "cost-ledger.sqlite")
-    config_path = tmp / "config.json"
-    config_path.write_text(json.dumps(config, indent=2))
-    stderr_path = tmp / "tollgate.stderr"
-    cmd = [str(binary), "serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}", "--loops", "2"]
-    with open(stderr_path, "wb") as err, open(tmp / "tollgate.stdout", "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=dict(os.environ),
-                                cwd=str(tmp))
-    gw = sdk.Gateway(f"http://127.0.0.1:{port}/v1", port, proc, stderr_path, config_path, config)
-    deadline = time.monotonic() + sdk.READY_TIMEOUT
-    while not sdk._health_ok(port):
-        if proc.poll() is not None:
-            pytest.fail(f"tollgate exited early with code {proc.returncode}; command: {cmd}\n"
-                        f"stderr:\n{gw.stderr_text()}", pytrace=False)
-        if time.monotonic() > deadline:
-            sdk._stop(proc)
-            pytest.fail(f"tollgate did not become healthy within {sdk.READY_TIMEOUT}s; stderr:\n{gw.stderr_text()}",
-                        pytrace=False)
-        time.sleep(0.1)
-
-    saved = (sdk._current_gateway, sdk._current_upstream)
-    sdk._current_gateway, sdk._current_upstream = gw, _AllFakes(fakes)
-    try:
+    config = {"providers": providers(fakes), "models": models, "failover": {"failure_threshold": 1000}}
+    with launch_gateway(config, logs=list(fakes.values()), name="tollgate-cost") as gw:
         yield gw
-    finally:
-        sdk._current_gateway, sdk._current_upstream = saved
-        code = sdk._stop(proc)
-        if code not in (0, -signal.SIGTERM):
-            sys.stderr.write(f"\n[tollgate (cost) exit code after SIGTERM: {code}]\n{gw.stderr_tail()}\n")
 
 
 @pytest.fixture(scope="module")
@@ -224,13 +116,9 @@ def cclient(cost_gateway: sdk.Gateway) -> Iterator[openai.OpenAI]:
 # helpers -----------------------------------------------------------------------
 
 
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
-
-
 def ledger_rows(gateway: sdk.Gateway, request_id: str) -> list[dict[str, Any]]:
     """The ledger rows of one request, read through a read-only connection."""
-    path = Path(gateway.config["ledger"])
+    path = gateway.ledger
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         conn.row_factory = sqlite3.Row
@@ -273,7 +161,7 @@ def check_usage_object(usage: Any, tokens: Tokens) -> None:
 def check_exact_row(row: dict[str, Any], family: str, streamed: bool) -> None:
     model = MODEL[family]
     want = expected_tokens(family)
-    assert (row["provider"], row["model"]) == (PROVIDER[family], UPSTREAM_MODEL[family]), row
+    assert (row["provider"], row["model"]) == (TABLE[family].provider, TABLE[family].chat_model), row
     assert row["streamed"] == int(streamed), row
     assert (row["outcome"], row["status"]) == ("ok", 200), row
     assert row_tokens(row) == want, \
@@ -327,7 +215,7 @@ def test_cost_stream(cost_gateway, cclient, fakes, tag, family, include_usage):
 # (3) embeddings ------------------------------------------------------------------------
 
 
-EMBED_TOKENS = {"openai": fu.OPENAI_EMBED_PROMPT_TOKENS, "bedrock": fu.TITAN_INPUT_TOKENS}
+EMBED_TOKENS = {f: TABLE[f].embed_tokens for f in EMBED_MODEL}
 
 
 @pytest.mark.parametrize("family", ["openai", "bedrock"])
@@ -373,7 +261,7 @@ def _cut_stream(cclient, family: str, text: str) -> tuple[str | None, str]:
 
 def check_estimated_row(row: dict[str, Any], family: str) -> None:
     model = MODEL[family]
-    assert (row["provider"], row["model"]) == (PROVIDER[family], UPSTREAM_MODEL[family]), row
+    assert (row["provider"], row["model"]) == (TABLE[family].provider, TABLE[family].chat_model), row
     assert row["streamed"] == 1, row
     assert row["outcome"] == "upstream_error", row
     assert row["tokens_estimated"] == 1, f"{family}: a cut stream without reported usage must be estimated: {row}"

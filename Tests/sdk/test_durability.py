@@ -7,16 +7,11 @@ whose row is already on disk.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-from conftest import free_port, tollgate_bin  # noqa: F401  (fixture used by name)
 from fake_upstream import FakeUpstream
 
 
@@ -41,55 +36,40 @@ def _complete_request(port: int, stream: bool, i: int) -> str | None:
     return rid if parsed.get("choices") else None
 
 
-def test_kill_9_loses_no_row_of_a_completed_response(tollgate_bin: Path, tmp_path: Path) -> None:
+def test_kill_9_loses_no_row_of_a_completed_response(launch_gateway) -> None:
     upstream = FakeUpstream().start()
-    port = free_port()
-    ledger = tmp_path / "ledger.sqlite"
     config = {
-        "listen": f"127.0.0.1:{port}",
-        "ledger": str(ledger),
         "providers": {"up": {"type": "openai_compatible", "base_url": upstream.base_url, "api_key": "k",
                              "retries": 0, "models": ["m"]}},
         "failover": {"failure_threshold": 1000},
     }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    proc = subprocess.Popen([str(tollgate_bin), "serve", "--config", str(tmp_path / "config.json")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-                break
-            except Exception:
-                time.sleep(0.05)
-        completed: list[str] = []
-        lock = threading.Lock()
-        stop = threading.Event()
+        with launch_gateway(config, logs=[upstream], name="durability") as gw:
+            port, ledger = gw.port, gw.ledger
+            completed: list[str] = []
+            lock = threading.Lock()
+            stop = threading.Event()
 
-        def worker(n: int) -> None:
-            i = 0
-            while not stop.is_set():
-                rid = _complete_request(port, stream=(i + n) % 2 == 0, i=i)
-                if rid:
-                    with lock:
-                        completed.append(rid)
-                elif proc.poll() is not None:
-                    return
-                i += 1
+            def worker(n: int) -> None:
+                i = 0
+                while not stop.is_set():
+                    rid = _complete_request(port, stream=(i + n) % 2 == 0, i=i)
+                    if rid:
+                        with lock:
+                            completed.append(rid)
+                    elif not gw.is_alive():
+                        return
+                    i += 1
 
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        time.sleep(1.5)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        stop.set()
-        for t in threads:
-            t.join(timeout=10)
+            threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
+            gw.kill()
+            stop.set()
+            for t in threads:
+                t.join(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
         upstream.stop()
 
     assert len(completed) > 50, f"the load produced too few answers ({len(completed)}) to mean anything"

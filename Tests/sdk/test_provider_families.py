@@ -1,13 +1,7 @@
 """End-to-end tests of tollgate's protocol translation: the official openai SDK
 talks Chat Completions / Embeddings to a real tollgate process, which talks
-to fake upstreams of each provider family (family_upstreams.py) on 127.0.0.1:
-
-    anthropic  (anthropic_messages)     ant/claude-x
-    gemini     (google_gemini)          gem/gemini-x, gem/text-embedding-x
-    bedrock    (bedrock_converse)       br/anthropic.claude-x-v1:0, br/amazon.titan-embed-text-v2:0
-    responses  (openai_responses)       resp/gpt-r
-    azure      (openai_chat, api-key)   az/gpt-az, az/emb-az
-    openai     (openai_compatible)      oai/emb-oai (embeddings)
+to fake upstreams of each provider family (family_upstreams.py) on 127.0.0.1;
+the families, their models and providers are the table in families.py.
 
 One tollgate serves the whole module, every provider with `retries: 0` and a
 failure threshold high enough that error tests never open a breaker.
@@ -20,14 +14,7 @@ sources.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import openai
@@ -35,78 +22,20 @@ import pytest
 
 import conftest as sdk
 import family_upstreams as fu
+from family_checks import (SYSTEM, WEATHER_TOOL, check_text_body, check_tool_result_body,  # noqa: F401
+                           check_tools_body)
+from families import CHAT_FAMILIES as FAMILIES, EMBED_FAMILIES, TABLE, check_auth, collect, providers, raw_post, sse_data, user
 
 # These tests exercise tollgate's translation; in TOLLGATE_SDK_DIRECT=1 mode
 # (SDK straight at a fake, no gateway) they cannot work: the fakes do not speak
 # the OpenAI dialect.
 pytestmark = pytest.mark.gateway
 
-FAMILIES = ["anthropic", "gemini", "bedrock", "responses", "azure"]
-PROVIDER = {"anthropic": "ant", "gemini": "gem", "bedrock": "br", "responses": "resp", "azure": "az", "openai": "oai"}
-UPSTREAM_MODEL = {
-    "anthropic": "claude-x",
-    "gemini": "gemini-x",
-    "bedrock": "anthropic.claude-x-v1:0",
-    "responses": "gpt-r",
-    "azure": "gpt-az",
-}
-MODEL = {family: f"{PROVIDER[family]}/{UPSTREAM_MODEL[family]}" for family in FAMILIES}
+MODEL = {family: TABLE[family].model for family in FAMILIES}
 
-SYSTEM = "You are a terse assistant."
 TOOL_RESULT = '{"temp_c": 21, "sky": "clear"}'
 
-WEATHER_PARAMETERS = {
-    "type": "object",
-    "properties": {
-        "city": {"type": "string"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-    },
-    "required": ["city"],
-}
-WEATHER_DESCRIPTION = "Get the current weather for a city."
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION, "parameters": WEATHER_PARAMETERS},
-}
-
-# The OpenAI usage each family's fake usage stands for (wire-formats.md §0.3):
-# (prompt, completion, total, cached, reasoning).
-#   anthropic: prompt = input 11 + cache read 5 + cache write 3; cached = cache read
-#   gemini:    prompt = promptTokenCount 13; completion = candidates 6 + thoughts 4
-#   bedrock:   prompt = inputTokens 17 + cache read 4 + cache write 2
-#   responses: input/output tokens as they are, cached 8, reasoning 5
-#   azure:     passed through
-EXPECTED_USAGE = {
-    "anthropic": (19, 7, 26, 5, 0),
-    "gemini": (13, 10, 23, 2, 4),
-    "bedrock": (23, 9, 32, 4, 0),
-    "responses": (21, 12, 33, 8, 5),
-    "azure": (15, 8, 23, 0, 0),
-}
-
-
 # fixtures ----------------------------------------------------------------------
-
-
-class _AllFakes:
-    """Gives conftest's failure report the request logs of every fake."""
-
-    def __init__(self, fakes: dict[str, fu.FamilyUpstream]) -> None:
-        self.fakes = fakes
-
-    def summary(self) -> str:
-        return "\n".join(f.summary() for f in self.fakes.values() if f.requests) or "(no requests recorded)"
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[dict[str, fu.FamilyUpstream]]:
-    servers = fu.start_all()
-    try:
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
-
 
 # A 429 carrying a retry hint cools its provider down at once, for as long as the
 # hint says (ProviderHealth; this is independent of failure_threshold). The rate-limit
@@ -115,77 +44,20 @@ COOLING_CASES = ("429-non-stream", "429-stream")
 
 
 def cooling_provider(family: str, case: str) -> str:
-    return f"{PROVIDER[family]}-{case}"
-
-
-def _family_config(fakes: dict[str, fu.FamilyUpstream], port: int, ledger: Path) -> dict[str, Any]:
-    keys = fu.API_KEYS
-    providers: dict[str, dict[str, Any]] = {
-        "ant": {"type": "anthropic", "base_url": fakes["anthropic"].origin, "api_key": keys["anthropic"],
-                "models": ["claude-x"], "retries": 0},
-        "gem": {"type": "gemini", "base_url": fakes["gemini"].origin, "api_key": keys["gemini"],
-                "models": ["gemini-x", "text-embedding-x"], "retries": 0},
-        "br": {"type": "bedrock", "region": "us-east-1", "base_url": fakes["bedrock"].origin,
-               "api_key": keys["bedrock"],
-               "models": ["anthropic.claude-x-v1:0", "amazon.titan-embed-text-v2:0"], "retries": 0},
-        "resp": {"type": "openai", "protocol": "openai_responses", "base_url": fakes["responses"].origin + "/v1",
-                 "api_key": keys["responses"], "models": ["gpt-r"], "retries": 0},
-        "az": {"type": "azure", "endpoint": fakes["azure"].origin, "deployment": "dep1",
-               "api_version": "2024-10-21", "api_key": keys["azure"], "models": ["gpt-az", "emb-az"],
-               "retries": 0},
-        "oai": {"type": "openai_compatible", "base_url": fakes["openai"].origin + "/v1",
-                "api_key": keys["openai"], "models": ["emb-oai"], "retries": 0},
-    }
-    for family in FAMILIES:
-        for case in COOLING_CASES:
-            # No `models`: reached only as PROVIDER/model, never by a bare model id.
-            clone = {k: v for k, v in providers[PROVIDER[family]].items() if k != "models"}
-            providers[cooling_provider(family, case)] = clone
-    return {
-        "listen": f"127.0.0.1:{port}",
-        "ledger": str(ledger),
-        "providers": providers,
-        "failover": {"failure_threshold": 1000},
-    }
+    return f"{TABLE[family].provider}-{case}"
 
 
 @pytest.fixture(scope="module")
-def family_gateway(request: pytest.FixtureRequest, fakes: dict[str, fu.FamilyUpstream],
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[sdk.Gateway]:
-    binary = request.getfixturevalue("tollgate_bin")
-    tmp = tmp_path_factory.mktemp("tollgate-families")
-    port = sdk.free_port()
-    config = _family_config(fakes, port, tmp / "ledger.sqlite")
-    config_path = tmp / "config.json"
-    config_path.write_text(json.dumps(config, indent=2))
-    stderr_path = tmp / "tollgate.stderr"
-    cmd = [str(binary), "serve", "--config", str(config_path), "--listen", f"127.0.0.1:{port}", "--loops", "2"]
-    with open(stderr_path, "wb") as err, open(tmp / "tollgate.stdout", "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=dict(os.environ),
-                                cwd=str(tmp))
-    gw = sdk.Gateway(f"http://127.0.0.1:{port}/v1", port, proc, stderr_path, config_path, config)
-    deadline = time.monotonic() + sdk.READY_TIMEOUT
-    while not sdk._health_ok(port):
-        if proc.poll() is not None:
-            pytest.fail(f"tollgate exited early with code {proc.returncode}; command: {cmd}\n"
-                        f"stderr:\n{gw.stderr_text()}", pytrace=False)
-        if time.monotonic() > deadline:
-            sdk._stop(proc)
-            pytest.fail(f"tollgate did not become healthy within {sdk.READY_TIMEOUT}s; stderr:\n{gw.stderr_text()}",
-                        pytrace=False)
-        time.sleep(0.1)
-
-    # Let conftest's hooks report this gateway's stderr and the fakes' logs on
-    # failure, and notice if it dies; restore whatever was there afterwards.
-    saved = (sdk._current_gateway, sdk._current_upstream)
-    sdk._current_gateway, sdk._current_upstream = gw, _AllFakes(fakes)
-    try:
+def family_gateway(launch_gateway, fakes: dict[str, fu.FamilyUpstream]) -> Iterator[sdk.Gateway]:
+    provs = providers(fakes)
+    for family in FAMILIES:
+        for case in COOLING_CASES:
+            # No `models`: reached only as PROVIDER/model, never by a bare model id.
+            clone = {k: v for k, v in provs[TABLE[family].provider].items() if k != "models"}
+            provs[cooling_provider(family, case)] = clone
+    config = {"providers": provs, "failover": {"failure_threshold": 1000}}
+    with launch_gateway(config, logs=list(fakes.values()), name="tollgate-families") as gw:
         yield gw
-    finally:
-        sdk._current_gateway, sdk._current_upstream = saved
-        code = sdk._stop(proc)
-        if code not in (0, -signal.SIGTERM):
-            sys.stderr.write(f"\n[tollgate (families) exit code after SIGTERM: {code}]\n{gw.stderr_tail()}\n")
 
 
 @pytest.fixture(scope="module")
@@ -200,18 +72,8 @@ def fclient(family_gateway: sdk.Gateway) -> Iterator[openai.OpenAI]:
 # helpers -----------------------------------------------------------------------
 
 
-def user(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": text}]
-
-
 def with_system(text: str) -> list[dict[str, Any]]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
-
-
-def collect(stream) -> tuple[str, list]:
-    chunks = list(stream)
-    text = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
-    return text, chunks
 
 
 def accumulate_tool_calls(chunks: list) -> tuple[dict[int, dict[str, Any]], int]:
@@ -241,10 +103,10 @@ def finish_reasons(chunks: list) -> list[str]:
 
 
 def assert_usage(usage: Any, family: str) -> None:
-    prompt, completion, total, cached, reasoning = EXPECTED_USAGE[family]
+    prompt, cached, completion, reasoning = TABLE[family].tokens
     assert usage is not None, "no usage"
     got = (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
-    assert got == (prompt, completion, total), f"{family} usage (prompt, completion, total) = {got}"
+    assert got == (prompt, completion, prompt + completion), f"{family} usage (prompt, completion, total) = {got}"
     if cached:
         assert usage.prompt_tokens_details is not None and usage.prompt_tokens_details.cached_tokens == cached, usage
     if reasoning:
@@ -252,186 +114,14 @@ def assert_usage(usage: Any, family: str) -> None:
             and usage.completion_tokens_details.reasoning_tokens == reasoning, usage
 
 
-def text_of_anthropic(content: Any) -> str:
-    """An Anthropic message's (or system's) text: a string, or text blocks."""
-    if isinstance(content, str):
-        return content
-    assert isinstance(content, list) and all(b.get("type") == "text" for b in content), content
-    return "".join(b["text"] for b in content)
-
-
-def raw_post(gateway: sdk.Gateway, path: str, body: Any) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=30)
-    try:
-        conn.request("POST", "/v1" + path, body=json.dumps(body).encode(),
-                     headers={"Authorization": f"Bearer {gateway.client_api_key}", "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
-def sse_data(payload: bytes) -> list[str]:
-    events = [e for e in payload.decode("utf-8").replace("\r\n", "\n").split("\n\n") if e.strip()]
-    out = []
-    for event in events:
-        lines = [ln[len("data:"):].lstrip() for ln in event.split("\n") if ln.startswith("data:")]
-        if lines:
-            out.append("\n".join(lines))
-    return out
-
-
 # what tollgate must send ----------------------------------------------------------
-
-
-def chat_path(family: str, stream: bool) -> str:
-    return {
-        "anthropic": "/v1/messages",
-        "gemini": "/v1beta/models/gemini-x:" + ("streamGenerateContent?alt=sse" if stream else "generateContent"),
-        "bedrock": "/model/anthropic.claude-x-v1%3A0/" + ("converse-stream" if stream else "converse"),
-        "responses": "/v1/responses",
-        "azure": "/openai/deployments/dep1/chat/completions?api-version=2024-10-21",
-    }[family]
-
-
-def check_auth(family: str, rec: dict[str, Any]) -> None:
-    headers = rec["headers"]
-    leaked = {k: v for k, v in headers.items() if sdk.CLIENT_API_KEY in v}
-    assert not leaked, f"the client's API key reached the {family} upstream: {leaked}"
-    key = fu.API_KEYS[family]
-    if family == "anthropic":
-        assert headers.get("x-api-key") == key, headers
-        assert headers.get("anthropic-version") == "2023-06-01", headers
-        assert "authorization" not in headers, headers
-    elif family == "gemini":
-        assert headers.get("x-goog-api-key") == key, headers
-        assert "authorization" not in headers, headers
-        assert "key" not in rec["query"], "the key must travel in x-goog-api-key, not the URL"
-    elif family == "azure":
-        assert headers.get("api-key") == key, headers
-        assert "authorization" not in headers, headers
-    else:  # bedrock (Bedrock API key), responses, openai-compatible
-        assert headers.get("authorization") == f"Bearer {key}", headers
 
 
 def check_chat_request(family: str, rec: dict[str, Any], stream: bool) -> None:
     assert rec["method"] == "POST"
-    assert rec["path"] == chat_path(family, stream)
+    assert rec["path"] == TABLE[family].chat_path(stream)
     assert rec["headers"].get("content-type", "").startswith("application/json"), rec["headers"]
     check_auth(family, rec)
-
-
-def check_text_body(family: str, rec: dict[str, Any], messages: list[dict], stream: bool) -> None:
-    """The request of a system + user chat with max_tokens=77, temperature=0.5, seed=7."""
-    body = rec["body"]
-    user_text = messages[-1]["content"]
-    if family == "anthropic":
-        assert body["model"] == "claude-x"
-        assert body["max_tokens"] == 77
-        assert body["temperature"] == 0.5
-        assert text_of_anthropic(body.get("system")) == SYSTEM, "system prompt not hoisted to `system`"
-        assert len(body["messages"]) == 1 and body["messages"][0]["role"] == "user", body["messages"]
-        assert text_of_anthropic(body["messages"][0]["content"]) == user_text
-        assert bool(body.get("stream")) is stream
-        assert "seed" not in body, "Anthropic has no seed; it must not be sent"
-    elif family == "gemini":
-        assert body["systemInstruction"] == {"parts": [{"text": SYSTEM}]}
-        assert body["contents"] == [{"role": "user", "parts": [{"text": user_text}]}]
-        config = body["generationConfig"]
-        assert config["maxOutputTokens"] == 77
-        assert config["temperature"] == 0.5
-        assert config.get("seed") == 7
-        assert "messages" not in body and "model" not in body
-    elif family == "bedrock":
-        assert body["system"] == [{"text": SYSTEM}]
-        assert body["messages"] == [{"role": "user", "content": [{"text": user_text}]}]
-        assert body["inferenceConfig"] == {"maxTokens": 77, "temperature": 0.5}
-        assert "seed" not in rec["raw"] and "model" not in body and "stream" not in body
-    elif family == "responses":
-        assert body["model"] == "gpt-r"
-        assert body["input"] == [
-            {"type": "message", "role": "system", "content": SYSTEM},
-            {"type": "message", "role": "user", "content": user_text},
-        ]
-        assert body["max_output_tokens"] == 77
-        assert body["temperature"] == 0.5
-        assert body["store"] is False
-        assert bool(body.get("stream")) is stream
-        assert "seed" not in body and "messages" not in body
-    elif family == "azure":
-        assert body["messages"] == messages
-        assert body["max_tokens"] == 77
-        assert body["temperature"] == 0.5
-        assert body["seed"] == 7
-        assert bool(body.get("stream")) is stream
-        if stream:
-            # tollgate always asks for usage (for its ledger), whatever the client asked.
-            assert body.get("stream_options", {}).get("include_usage") is True, body
-
-
-def check_tools_body(family: str, body: dict[str, Any]) -> None:
-    """The translated `tools` and `tool_choice: auto`."""
-    if family == "anthropic":
-        assert body["tools"] == [{"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION,
-                                  "input_schema": WEATHER_PARAMETERS}]
-        assert body["tool_choice"] == {"type": "auto"}
-    elif family == "gemini":
-        assert body["tools"] == [{"functionDeclarations": [
-            {"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION, "parametersJsonSchema": WEATHER_PARAMETERS}]}]
-        assert body["toolConfig"] == {"functionCallingConfig": {"mode": "AUTO"}}
-    elif family == "bedrock":
-        assert body["toolConfig"] == {
-            "tools": [{"toolSpec": {"name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION,
-                                    "inputSchema": {"json": WEATHER_PARAMETERS}}}],
-            "toolChoice": {"auto": {}},
-        }
-    elif family == "responses":
-        assert body["tools"] == [{"type": "function", "name": fu.TOOL_NAME, "description": WEATHER_DESCRIPTION,
-                                  "parameters": WEATHER_PARAMETERS, "strict": False}]
-        assert body["tool_choice"] == "auto"
-    elif family == "azure":
-        assert body["tools"] == [WEATHER_TOOL]
-        assert body["tool_choice"] == "auto"
-
-
-def check_tool_result_body(family: str, body: dict[str, Any], question: str, calls: list[dict[str, Any]],
-                           args: list[dict], results: list[str], messages: list[dict]) -> None:
-    """The second request of a round trip: the assistant's tool calls and the `tool` results,
-    in the family's own shapes (several results of one turn go together in one turn)."""
-    preamble = fu.TOOL_PREAMBLE.get(family)
-    if family == "anthropic":
-        turns = body["messages"]
-        assert [t["role"] for t in turns] == ["user", "assistant", "user"], turns
-        assert text_of_anthropic(turns[0]["content"]) == question
-        assert turns[1]["content"] == [{"type": "text", "text": preamble}] + [
-            {"type": "tool_use", "id": c["id"], "name": fu.TOOL_NAME, "input": a} for c, a in zip(calls, args)]
-        assert turns[2]["content"] == [{"type": "tool_result", "tool_use_id": c["id"], "content": r}
-                                       for c, r in zip(calls, results)]
-    elif family == "gemini":
-        call_parts = [{"functionCall": {"name": fu.TOOL_NAME, "args": a}} for a in args]
-        call_parts[0]["thoughtSignature"] = fu.GEMINI_THOUGHT_SIGNATURE  # sent back as it came
-        assert body["contents"] == [
-            {"role": "user", "parts": [{"text": question}]},
-            {"role": "model", "parts": call_parts},
-            {"role": "user", "parts": [{"functionResponse": {"name": fu.TOOL_NAME, "response": {"output": r}}}
-                                       for r in results]},
-        ]
-    elif family == "bedrock":
-        assert body["messages"] == [
-            {"role": "user", "content": [{"text": question}]},
-            {"role": "assistant", "content": [{"text": preamble}] + [
-                {"toolUse": {"toolUseId": c["id"], "name": fu.TOOL_NAME, "input": a}} for c, a in zip(calls, args)]},
-            {"role": "user", "content": [{"toolResult": {"toolUseId": c["id"], "content": [{"text": r}]}}
-                                         for c, r in zip(calls, results)]},
-        ]
-        assert body["toolConfig"]["tools"][0]["toolSpec"]["name"] == fu.TOOL_NAME
-    elif family == "responses":
-        assert body["input"] == [{"type": "message", "role": "user", "content": question}] + [
-            {"type": "function_call", "call_id": c["id"], "name": fu.TOOL_NAME, "arguments": c["arguments"]}
-            for c in calls] + [
-            {"type": "function_call_output", "call_id": c["id"], "output": r} for c, r in zip(calls, results)]
-    elif family == "azure":
-        assert body["messages"] == messages
 
 
 def expected_tool_call_id(family: str, call_id: str) -> None:
@@ -685,7 +375,7 @@ def test_upstream_error(fclient, fakes, tag, family, marker, status, exc_type, r
     model = MODEL[family]
     if status == 429:
         case = f"429-{'stream' if stream else 'non-stream'}"
-        model = f"{cooling_provider(family, case)}/{UPSTREAM_MODEL[family]}"
+        model = f"{cooling_provider(family, case)}/{TABLE[family].chat_model}"
     with pytest.raises(openai.APIStatusError) as info:
         result = fclient.chat.completions.create(model=model, messages=user(f"{marker} {tag}"), stream=stream)
         if stream:
@@ -747,14 +437,6 @@ def test_mid_stream_error_raw_framing(family_gateway, fakes, tag, family, marker
 
 # embeddings --------------------------------------------------------------------------------
 
-EMBED_MODELS = {
-    "openai": "oai/emb-oai",
-    "azure": "az/emb-az",
-    "gemini": "gem/text-embedding-x",
-    "bedrock": "br/amazon.titan-embed-text-v2:0",
-}
-
-
 def embed_inputs(family: str, tag: str) -> list[str] | str:
     if family == "bedrock":
         return f"alpha {tag}"  # Titan embeds one text per call
@@ -765,35 +447,45 @@ def check_embed_request(family: str, rec: dict[str, Any], inputs: list[str] | st
     body = rec["body"]
     check_auth(family, rec)
     texts = [inputs] if isinstance(inputs, str) else inputs
-    if family == "openai":
-        assert rec["path"] == "/v1/embeddings"
-        assert body["model"] == "emb-oai"
-        assert body["input"] == inputs
-        assert body.get("dimensions") == dimensions
-    elif family == "azure":
-        assert rec["path"] == "/openai/deployments/dep1/embeddings?api-version=2024-10-21"
-        assert body["input"] == inputs
-    elif family == "gemini":
-        assert rec["path"] == "/v1beta/models/text-embedding-x:batchEmbedContents"
-        item = {"model": "models/text-embedding-x"}
-        if dimensions:
-            item["outputDimensionality"] = dimensions
-        assert body == {"requests": [dict(item, content={"parts": [{"text": t}]}) for t in texts]}
-    elif family == "bedrock":
-        assert rec["path"] == "/model/amazon.titan-embed-text-v2%3A0/invoke"
-        expected = {"inputText": texts[0], "normalize": True}
-        if dimensions:
-            expected["dimensions"] = dimensions
-        assert body == expected
+    assert rec["path"] == TABLE[family].embed_path
+    EMBED_BODY_CHECKS[family](body, inputs, texts, dimensions)
+
+
+def _openai_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
+    assert body["model"] == "emb-oai"
+    assert body["input"] == inputs
+    assert body.get("dimensions") == dimensions
+
+
+def _azure_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
+    assert body["input"] == inputs
+
+
+def _gemini_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
+    item = {"model": "models/text-embedding-x"}
+    if dimensions:
+        item["outputDimensionality"] = dimensions
+    assert body == {"requests": [dict(item, content={"parts": [{"text": t}]}) for t in texts]}
+
+
+def _bedrock_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
+    expected = {"inputText": texts[0], "normalize": True}
+    if dimensions:
+        expected["dimensions"] = dimensions
+    assert body == expected
+
+
+EMBED_BODY_CHECKS = {"openai": _openai_embed_body, "azure": _azure_embed_body, "gemini": _gemini_embed_body,
+                     "bedrock": _bedrock_embed_body}
 
 
 @pytest.mark.parametrize("encoding", ["default-base64", "float"])
-@pytest.mark.parametrize("family", list(EMBED_MODELS))
+@pytest.mark.parametrize("family", EMBED_FAMILIES)
 def test_embeddings(fclient, fakes, tag, family, encoding):
     inputs = embed_inputs(family, tag)
     texts = [inputs] if isinstance(inputs, str) else inputs
     extra = {"encoding_format": "float"} if encoding == "float" else {}
-    raw = fclient.embeddings.with_raw_response.create(model=EMBED_MODELS[family], input=inputs, **extra)
+    raw = fclient.embeddings.with_raw_response.create(model=TABLE[family].embed, input=inputs, **extra)
     payload = json.loads(raw.text)
     resp = raw.parse()
 
@@ -812,17 +504,15 @@ def test_embeddings(fclient, fakes, tag, family, encoding):
             assert isinstance(item["embedding"], str), "the SDK asked for base64 (its default); got a list"
     vectors = [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
     assert vectors == [fu.embedding_for(t) for t in texts]
-    if family in ("openai", "azure"):
-        assert resp.usage.prompt_tokens == fu.OPENAI_EMBED_PROMPT_TOKENS
-    elif family == "bedrock":
-        assert resp.usage.prompt_tokens == fu.TITAN_INPUT_TOKENS
+    if TABLE[family].embed_tokens is not None:
+        assert resp.usage.prompt_tokens == TABLE[family].embed_tokens
 
 
 @pytest.mark.parametrize("family", ["openai", "gemini", "bedrock"])
 def test_embeddings_dimensions(fclient, fakes, tag, family):
     inputs = embed_inputs(family, tag)
     texts = [inputs] if isinstance(inputs, str) else inputs
-    resp = fclient.embeddings.create(model=EMBED_MODELS[family], input=inputs, dimensions=4,
+    resp = fclient.embeddings.create(model=TABLE[family].embed, input=inputs, dimensions=4,
                                      encoding_format="float")
     check_embed_request(family, fakes[family].find_one(tag), inputs, 4)
     assert [d.embedding for d in sorted(resp.data, key=lambda d: d.index)] == [fu.embedding_for(t, 4) for t in texts]
