@@ -11,3 +11,22 @@ public func civilDate(daysSince1970 days: Int) -> (year: Int, month: Int, day: I
     let month = mp < 10 ? mp + 3 : mp - 9
     return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
 }
+
+/// `YYYY-MM-DD` and `YYYY-MM` of a Unix time, in UTC.
+public func utcKeys(_ seconds: Double) -> (day: String, month: String) {
+    let c = utcComponents(seconds)
+    let month = "\(c.year)-\(c.month < 10 ? "0" : "")\(c.month)"
+    return ("\(month)-\(c.day < 10 ? "0" : "")\(c.day)", month)
+}
+
+/// Civil date of a Unix time in UTC.
+public func utcComponents(_ seconds: Double) -> (year: Int, month: Int, day: Int) {
+    civilDate(daysSince1970: Int((seconds / 86400).rounded(.down)))
+}
+
+/// Unix time of the start of the UTC day and month containing `seconds`.
+public func utcDayAndMonthStart(_ seconds: Double) -> (day: Double, month: Double) {
+    let dayStart = (seconds / 86400).rounded(.down) * 86400
+    let c = utcComponents(seconds)
+    return (dayStart, dayStart - Double(c.day - 1) * 86400)
+}

@@ -206,7 +206,6 @@ extension Config {
         }
         p.protocolName = try o.string("protocol", path: "\(path).protocol")
         p.authName = try o.string("auth", path: "\(path).auth")
-        if let key = try o.string("api_key", path: "\(path).api_key") { p.apiKey = SecretReference(key) }
         p.priority = try o.int("priority", path: "\(path).priority", min: 0) ?? p.priority
         if let models = o["models"] {
             guard case .array(let items) = models else {

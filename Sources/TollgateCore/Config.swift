@@ -108,7 +108,6 @@ public struct ProviderConfig: Sendable {
     public var baseURL: String?
     public var protocolName: String?
     public var authName: String?
-    public var apiKey: SecretReference?
     public var priority: Int
     public var models: [String]
     public var headers: [(String, String)]

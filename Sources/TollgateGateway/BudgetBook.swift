@@ -30,7 +30,7 @@ public final class BudgetBook: Sendable {
         public let reserved: Double
         public let needed: Double
         public var description: String {
-            "provider \"\(provider)\" \(budget) budget of $\(usd(limit)) (spent $\(usd(spent)), reserved $\(usd(reserved)), this request needs up to $\(usd(needed)))"
+            "provider \"\(provider)\" \(budget) budget of $\(formatUSD(limit)) (spent $\(formatUSD(spent)), reserved $\(formatUSD(reserved)), this request needs up to $\(formatUSD(needed)))"
         }
     }
 
@@ -125,28 +125,4 @@ public final class BudgetBook: Sendable {
             a.spentMonth = 0
         }
     }
-}
-
-/// `YYYY-MM-DD` and `YYYY-MM` of a Unix time, in UTC.
-public func utcKeys(_ seconds: Double) -> (day: String, month: String) {
-    let c = utcComponents(seconds)
-    let month = "\(c.year)-\(c.month < 10 ? "0" : "")\(c.month)"
-    return ("\(month)-\(c.day < 10 ? "0" : "")\(c.day)", month)
-}
-
-/// Civil date of a Unix time in UTC.
-public func utcComponents(_ seconds: Double) -> (year: Int, month: Int, day: Int) {
-    civilDate(daysSince1970: Int((seconds / 86400).rounded(.down)))
-}
-
-/// Unix time of the start of the UTC day and month containing `seconds`.
-public func utcDayAndMonthStart(_ seconds: Double) -> (day: Double, month: Double) {
-    let dayStart = (seconds / 86400).rounded(.down) * 86400
-    let c = utcComponents(seconds)
-    return (dayStart, dayStart - Double(c.day - 1) * 86400)
-}
-
-func usd(_ value: Double) -> String {
-    let cents = (value * 10000).rounded() / 10000
-    return "\(cents)"
 }

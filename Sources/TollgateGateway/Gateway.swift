@@ -134,8 +134,3 @@ public final class Gateway: HTTPHandler, Sendable {
         logger.info("\(line)", metadata: metadata)
     }
 }
-
-func formatMs(_ ms: Double) -> String {
-    let rounded = (ms * 100).rounded() / 100
-    return "\(rounded)ms"
-}

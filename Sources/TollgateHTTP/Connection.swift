@@ -16,7 +16,7 @@ final class Connection {
     private var writeArmed = false
     private var readSuspended = false
     private var parser: HTTPParser
-    private var queue: [Item] = []
+    private var pending: [Item] = []
     private var current: HTTPResponseWriter?
     private var out: [UInt8] = []
     private var outOffset = 0
@@ -79,13 +79,13 @@ final class Connection {
         while !stopParsing {
             do {
                 guard let request = try parser.next() else { break }
-                queue.append(.request(request))
+                pending.append(.request(request))
             } catch {
-                queue.append(.error(error.gatewayError))
+                pending.append(.error(error.gatewayError))
                 stopParsing = true
             }
         }
-        if queue.count >= Self.maxQueued, !readSuspended, let readSource {
+        if pending.count >= Self.maxQueued, !readSuspended, let readSource {
             readSource.suspend()
             readSuspended = true
         }
@@ -98,11 +98,11 @@ final class Connection {
         guard !processing else { return }
         processing = true
         defer { processing = false }
-        while current == nil, !closed, !closeWhenFlushed, !queue.isEmpty {
-            let item = queue.removeFirst()
+        while current == nil, !closed, !closeWhenFlushed, !pending.isEmpty {
+            let item = pending.removeFirst()
             switch item {
             case .error(let error):
-                queue.removeAll()
+                pending.removeAll()
                 sendFinalError(error)
             case .request(let request):
                 let writer = HTTPResponseWriter(connection: self, request: request)
@@ -111,11 +111,11 @@ final class Connection {
                 server.handler.handle(request, writer)
             }
         }
-        if readSuspended, queue.count < Self.maxQueued / 2, let readSource {
+        if readSuspended, pending.count < Self.maxQueued / 2, let readSource {
             readSuspended = false
             readSource.resume()
         }
-        if current == nil, queue.isEmpty, parser.expectsContinue, !closeWhenFlushed {
+        if current == nil, pending.isEmpty, parser.expectsContinue, !closeWhenFlushed {
             parser.continueSent()
             write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
@@ -148,7 +148,7 @@ final class Connection {
         if !keepAlive {
             closeWhenFlushed = true
             stopParsing = true
-            queue.removeAll()
+            pending.removeAll()
             if bufferedBytes == 0 { beginLingeringClose() }
             return
         }
@@ -253,7 +253,7 @@ final class Connection {
             server.requestFinished()
             writer.clientDidGo()
         }
-        queue.removeAll()
+        pending.removeAll()
         if let readSource {
             readSource.cancel()
             if readSuspended { readSource.resume() }
@@ -311,7 +311,7 @@ final class Connection {
         switch deadlineKind {
         case .header, .body:
             let what = deadlineKind == .header ? "request headers" : "request body"
-            queue.removeAll()
+            pending.removeAll()
             sendFinalError(.requestTimeout("Timed out waiting for the \(what)."))
             if !lingering { setDeadline(.write) }
         case .idle, .write, .linger, .none:

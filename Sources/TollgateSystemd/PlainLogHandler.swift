@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TollgateCore
 
 /// Plain lines on stderr: `2026-11-22T20:01:13.123Z info message key=value`.
 /// Used when stderr is not the journal.
@@ -36,15 +37,14 @@ public struct PlainLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var seconds = ts.tv_sec
+        let ms = wallClockMilliseconds()
+        var seconds = time_t(ms / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         var buffer = [Int8](repeating: 0, count: 32)
         let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
         let base = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let millis = Int(ts.tv_nsec / 1_000_000)
+        let millis = Int(ms.truncatingRemainder(dividingBy: 1000))
         return base + "." + (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
     }
 }

@@ -21,10 +21,6 @@ public final class UpstreamTransfer {
     public private(set) var status = 0
     public private(set) var headers = HTTPHeaders()
     private var headDelivered = false
-    public private(set) var bytesReceived = 0
-    /// Monotonic nanoseconds: start, and when the response head arrived.
-    public let startedAt: UInt64
-    public private(set) var firstByteAt: UInt64 = 0
     var state: State = .running
     var started = false
     private var pauseRequested = false
@@ -38,7 +34,6 @@ public final class UpstreamTransfer {
         self.delegate = delegate
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        startedAt = DispatchTime.now().uptimeNanoseconds
     }
 
     deinit {
@@ -93,7 +88,6 @@ public final class UpstreamTransfer {
             return .pause
         }
         if !headDelivered { deliverHead() }
-        bytesReceived += bytes.count
         delegate?.transferDidReceive(self, bytes: bytes)
         return state == .running ? .taken : .stop
     }
@@ -120,7 +114,6 @@ public final class UpstreamTransfer {
     private func deliverHead() {
         guard !headDelivered else { return }
         headDelivered = true
-        firstByteAt = DispatchTime.now().uptimeNanoseconds
         delegate?.transferDidReceiveHead(self, status: status, headers: headers)
     }
 
