@@ -10,7 +10,7 @@ extension GeminiChat {
     /// arrive whole, `finishReason` comes on a candidate's last piece and usage on any event
     /// (the last one counts). There is no terminal event: the answer is complete once every
     /// candidate has finished and the body has ended.
-    struct StreamDecoder: ChatStreamDecoder {
+    struct StreamDecoder: SSEStreamDecoding {
         /// What has been sent for one choice.
         struct Choice {
             var started = false
@@ -23,7 +23,7 @@ extension GeminiChat {
         let forwardUsageChunk: Bool
         var choices: [Int: Choice] = [:]
         var usage: Usage?
-        var failed = false
+        var ended = false
         var sawEvent = false
         /// The body's first bytes, kept until an event arrives: an error body is plain JSON, not SSE.
         var head: [UInt8] = []
@@ -34,52 +34,39 @@ extension GeminiChat {
             forwardUsageChunk = context.clientWantsUsage
         }
 
-        mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [StreamOutput] {
-            guard !failed else { return [] }
+        /// Keeps the body's head until an event arrives: an error body is plain JSON, not SSE.
+        mutating func willParse(_ bytes: UnsafeRawBufferPointer) {
             if !sawEvent, head.count < Self.headLimit { head += bytes.prefix(Self.headLimit - head.count) }
-            do {
-                return decode(try parser.feed(bytes))
-            } catch {
-                failed = true
-                return [.error(.badGateway("The upstream sent an event line longer than allowed."))]
-            }
         }
 
-        mutating func finish() -> [StreamOutput] {
-            guard !failed else { return [] }
-            // A final event without its blank line still counts.
-            var outputs = decode((try? parser.feed([0x0A, 0x0A])) ?? [])
-            if failed { return outputs }
+        /// The answer is complete once every choice finished; a body without events may be an error.
+        mutating func bodyEnded() -> [StreamOutput] {
             if !choices.isEmpty, choices.values.allSatisfy(\.finished) {
+                var outputs: [StreamOutput] = []
                 if forwardUsageChunk, let usage { outputs.append(.chunk(translator.usageChunk(usage))) }
                 outputs.append(.done)
-            } else if !sawEvent, let error = bodyError() {
-                outputs.append(.error(error))
+                return outputs
             }
-            return outputs
+            if !sawEvent, let error = bodyError() { return [.error(error)] }
+            return []
         }
 
         // MARK: events
 
-        mutating func decode(_ events: [SSEEvent]) -> [StreamOutput] {
-            var outputs: [StreamOutput] = []
-            for event in events where !failed {
-                sawEvent = true
-                head = []
-                guard let json = try? JSONValue.parse(event.data) else {
-                    failed = true
-                    outputs.append(.error(.badGateway("The upstream sent a stream event that is not JSON.",
-                                                      code: "invalid_upstream_response")))
-                    break
-                }
-                outputs += decode(json)
+        mutating func decode(_ event: SSEEvent) -> [StreamOutput] {
+            sawEvent = true
+            head = []
+            guard let json = try? JSONValue.parse(event.data) else {
+                ended = true
+                return [.error(.badGateway("The upstream sent a stream event that is not JSON.",
+                                           code: "invalid_upstream_response"))]
             }
-            return outputs
+            return decode(json)
         }
 
         mutating func decode(_ json: JSONValue) -> [StreamOutput] {
             if let error = Gemini.errorObject(json) {
-                failed = true
+                ended = true
                 return [.error(Gemini.streamError(error))]
             }
             var outputs: [StreamOutput] = []
