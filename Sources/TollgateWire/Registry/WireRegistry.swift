@@ -1,8 +1,8 @@
 import Foundation
 import TollgateCore
 
-/// Maps protocol, auth and provider-type names to implementations. Adding a provider is a
-/// protocol file plus a line here; nothing in the gateway names a provider.
+/// Maps protocol, auth and provider-type names to implementations. Adding a provider is its
+/// family's file (protocols and `ProviderType`) plus a line here; nothing in the gateway names a provider.
 public enum WireRegistry {
     public static let chatProtocols: [String: any ChatProtocol] = [
         "openai_chat": OpenAIChat(),
@@ -29,49 +29,14 @@ public enum WireRegistry {
         "bedrock": BedrockAuth(),
     ]
 
+    /// Every provider type, by name. A new provider type is declared in its family's folder and listed here.
     public static let providerTypes: [String: ProviderType] = {
         let types: [ProviderType] = [
-            ProviderType(name: "openai", baseURL: "https://api.openai.com/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "bearer"),
-            ProviderType(name: "openai_compatible", baseURL: nil, protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "bearer", notes: "any OpenAI-compatible server"),
-            ProviderType(name: "openrouter", baseURL: "https://openrouter.ai/api/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "bearer"),
-            ProviderType(name: "groq", baseURL: "https://api.groq.com/openai/v1", protocolName: "openai_chat",
-                         authName: "bearer"),
-            {
-                // Mistral reports usage in its last chunk by itself and rejects unknown fields.
-                var t = ProviderType(name: "mistral", baseURL: "https://api.mistral.ai/v1", protocolName: "openai_chat",
-                                     embedProtocolName: "openai_embed", authName: "bearer")
-                t.streamUsage = false
-                return t
-            }(),
-            ProviderType(name: "deepseek", baseURL: "https://api.deepseek.com", protocolName: "openai_chat",
-                         authName: "bearer"),
-            ProviderType(name: "xai", baseURL: "https://api.x.ai/v1", protocolName: "openai_chat", authName: "bearer"),
-            ProviderType(name: "together", baseURL: "https://api.together.xyz/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "bearer"),
-            ProviderType(name: "fireworks", baseURL: "https://api.fireworks.ai/inference/v1",
-                         protocolName: "openai_chat", embedProtocolName: "openai_embed", authName: "bearer"),
-            ProviderType(name: "ollama", baseURL: "http://127.0.0.1:11434/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "none", notes: "local, no key"),
-            ProviderType(name: "lmstudio", baseURL: "http://127.0.0.1:1234/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "none", notes: "local, no key"),
-            ProviderType(name: "vllm", baseURL: "http://127.0.0.1:8000/v1", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "optional",
-                         notes: "local; key only if vLLM was started with --api-key"),
-            ProviderType(name: "azure", baseURL: "{endpoint}/openai/deployments/{deployment}",
-                         query: "api-version={api_version}", protocolName: "openai_chat",
-                         embedProtocolName: "openai_embed", authName: "azure",
-                         requiredFields: ["endpoint", "deployment", "api_version"],
-                         notes: "the deployment picks the model"),
-            ProviderType(name: "anthropic", baseURL: "https://api.anthropic.com", protocolName: "anthropic_messages",
-                         authName: "anthropic"),
-            ProviderType(name: "gemini", baseURL: "https://generativelanguage.googleapis.com", protocolName: "google_gemini",
-                         embedProtocolName: "gemini_embed", authName: "google", notes: "Gemini API (AI Studio) key"),
-            ProviderType(name: "bedrock", baseURL: "https://bedrock-runtime.{region}.amazonaws.com",
-                         protocolName: "bedrock_converse", embedProtocolName: "bedrock_embed", authName: "bedrock",
-                         requiredFields: ["region"], notes: "AWS Bedrock Runtime; a Bedrock API key or an access key pair"),
+            .openAI, .openAICompatible, .openRouter, .groq, .mistral, .deepSeek, .xAI, .together, .fireworks,
+            .ollama, .lmStudio, .vLLM, .azure,
+            .anthropic,
+            .gemini,
+            .bedrock,
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
@@ -86,6 +51,7 @@ public enum WireRegistry {
         for (order, p) in config.providers.enumerated() {
             let provider = try resolve(p, order: order, environment: environment)
             if let why = provider.disabledReason { warnings.append("provider \"\(p.name)\" is disabled: \(why)") }
+            warnings += unusedFields(p).map { "providers.\(p.name).\($0) is not used by type \(p.type) and is ignored" }
             resolved.append(provider)
         }
         return (resolved, warnings)
@@ -150,6 +116,14 @@ public enum WireRegistry {
         provider.streamUsage = p.streamUsage ?? type.streamUsage
         provider.retries = p.retries
         return provider
+    }
+
+    /// Keys of `p` that some provider type declares but its own type does not (`region` on an `openai` provider).
+    static func unusedFields(_ p: ProviderConfig) -> [String] {
+        guard let type = providerTypes[p.type] else { return [] }
+        let declared = Set(providerTypes.values.flatMap { $0.fields.map(\.name) })
+        let own = Set(type.fields.map(\.name))
+        return p.raw.entries.map(\.0).filter { declared.contains($0) && !own.contains($0) }
     }
 
     /// Replaces `{field}` placeholders; endpoint values lose a trailing slash first.
