@@ -1,5 +1,6 @@
 import TollgateCore
 
+/// ConverseStream's AWS event stream → OpenAI `chat.completion.chunk`s (wire-formats.md §5.4).
 extension BedrockConverse {
     public func makeStreamDecoder(context: ChatContext) -> any ChatStreamDecoder {
         StreamDecoder(context: context)

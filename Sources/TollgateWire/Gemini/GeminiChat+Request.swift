@@ -1,5 +1,6 @@
 import TollgateCore
 
+/// OpenAI Chat Completions request → `generateContent` request (wire-formats.md §4.1).
 extension GeminiChat {
     public func encode(_ request: ChatRequestInput, context: ChatContext) throws(GatewayError) -> UpstreamRequest {
         var encoder = RequestEncoder(model: context.upstreamModel)

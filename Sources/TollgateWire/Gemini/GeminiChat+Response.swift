@@ -1,5 +1,6 @@
 import TollgateCore
 
+/// `GenerateContentResponse` → OpenAI `chat.completion` and chunk bodies (wire-formats.md §4.3).
 extension GeminiChat {
     public func decodeResponse(status: Int, headers: HTTPHeaders, body: [UInt8],
                                context: ChatContext) throws(GatewayError) -> ChatResult {

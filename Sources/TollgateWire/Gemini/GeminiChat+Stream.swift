@@ -1,5 +1,6 @@
 import TollgateCore
 
+/// `streamGenerateContent?alt=sse` → OpenAI `chat.completion.chunk`s (wire-formats.md §4.4).
 extension GeminiChat {
     public func makeStreamDecoder(context: ChatContext) -> any ChatStreamDecoder {
         StreamDecoder(context: context)

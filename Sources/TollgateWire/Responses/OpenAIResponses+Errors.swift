@@ -1,6 +1,6 @@
 import TollgateCore
 
-/// Responses API errors: HTTP error bodies, failed responses and `error` stream events (wire-formats.md §2.4).
+/// Responses API errors: HTTP error bodies, failed responses and `error` stream events (wire-formats.md §1.4, §2.3).
 extension OpenAIResponses {
     /// HTTP errors carry OpenAI's usual `{"error":{"message","type","param","code"}}` body, read and
     /// classified as for Chat Completions (with `retry-after-ms` / `retry-after`).
