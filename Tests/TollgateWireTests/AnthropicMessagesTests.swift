@@ -289,39 +289,39 @@ import TollgateCore
     // MARK: errors
 
     @Test func errorBodies() throws {
-        let badRequest = anthropic.decodeError(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("anthropic/error-400.json"))
+        let badRequest = anthropic.decodeFailure(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("anthropic/error-400.json")).error
         #expect(badRequest.status == 400)
         #expect(badRequest.type == "invalid_request_error")
         #expect(badRequest.message.hasPrefix("messages.1.content.0.image.source.base64.media_type: Input should be"))
         #expect(badRequest.retryAfter == nil)
 
-        let limited = anthropic.decodeError(status: 429, headers: HTTPHeaders([("retry-after", "17")]),
-                                            body: try Fixture.bytes("anthropic/error-429.json"))
+        let limited = anthropic.decodeFailure(status: 429, headers: HTTPHeaders([("retry-after", "17")]),
+                                            body: try Fixture.bytes("anthropic/error-429.json")).error
         #expect(limited.status == 429)
         #expect(limited.type == "rate_limit_error")
         #expect(limited.message.hasPrefix("This request would exceed the rate limit"))
         #expect(limited.retryAfter == 17)
 
-        let overloaded = anthropic.decodeError(status: 529, headers: HTTPHeaders(), body: try Fixture.bytes("anthropic/error-529.json"))
+        let overloaded = anthropic.decodeFailure(status: 529, headers: HTTPHeaders(), body: try Fixture.bytes("anthropic/error-529.json")).error
         #expect(overloaded == GatewayError(status: 529, type: "overloaded_error", message: "Overloaded"))
         #expect(overloaded.json["error"]?["type"] == "overloaded_error")
     }
 
     @Test func spendLimitCodeAndNonJSONBodies() {
-        let spend = anthropic.decodeError(status: 429, headers: HTTPHeaders(), body: Array(#"""
+        let spend = anthropic.decodeFailure(status: 429, headers: HTTPHeaders(), body: Array(#"""
             {"type":"error","error":{"type":"rate_limit_error","message":"Monthly spend limit reached.","details":{"error_code":"enforced_spend_limit_reached"}}}
-            """#.utf8))
+            """#.utf8)).error
         #expect(spend.code == "enforced_spend_limit_reached")
         #expect(spend.retryAfter == nil)
 
-        let html = anthropic.decodeError(status: 502, headers: HTTPHeaders([("Retry-After", "5")]),
-                                         body: Array("<html><body>Bad Gateway</body></html>".utf8))
+        let html = anthropic.decodeFailure(status: 502, headers: HTTPHeaders([("Retry-After", "5")]),
+                                         body: Array("<html><body>Bad Gateway</body></html>".utf8)).error
         #expect(html.status == 502)
         #expect(html.type == "server_error")
         #expect(html.message.contains("Bad Gateway"))
         #expect(html.retryAfter == 5)
 
-        let empty = anthropic.decodeError(status: 500, headers: HTTPHeaders(), body: [])
+        let empty = anthropic.decodeFailure(status: 500, headers: HTTPHeaders(), body: []).error
         #expect(empty.status == 500)
         #expect(!empty.message.isEmpty)
     }

@@ -351,35 +351,35 @@ func bedrockProvider(apiKey: String? = nil, accessKeyID: String? = "AKIDEXAMPLE"
 
     @Test func errorBodies() {
         let converse = BedrockConverse()
-        let validation = converse.decodeError(
+        let validation = converse.decodeFailure(
             status: 400, headers: HTTPHeaders([("X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/")]),
-            body: Array(#"{"message":"The model returned the following errors: messages: roles must alternate"}"#.utf8))
+            body: Array(#"{"message":"The model returned the following errors: messages: roles must alternate"}"#.utf8)).error
         #expect(validation == GatewayError(status: 400, type: "ValidationException",
                                            message: "The model returned the following errors: messages: roles must alternate"))
 
-        let throttled = converse.decodeError(status: 429, headers: HTTPHeaders([("x-amzn-ErrorType", "ThrottlingException"),
+        let throttled = converse.decodeFailure(status: 429, headers: HTTPHeaders([("x-amzn-ErrorType", "ThrottlingException"),
                                                                                 ("Retry-After", "2")]),
-                                             body: Array(#"{"message":"Too many requests, please wait before trying again."}"#.utf8))
+                                             body: Array(#"{"message":"Too many requests, please wait before trying again."}"#.utf8)).error
         #expect(throttled.status == 429)
         #expect(throttled.type == "ThrottlingException")
         #expect(throttled.code == "rate_limit_exceeded")
         #expect(throttled.retryAfter == 2)
 
         // Throttling reported as 400 is still a rate limit.
-        let throttled400 = converse.decodeError(status: 400, headers: HTTPHeaders(),
-                                                body: Array(#"{"__type":"com.amazon.coral.availability#ThrottlingException","Message":"Rate exceeded"}"#.utf8))
+        let throttled400 = converse.decodeFailure(status: 400, headers: HTTPHeaders(),
+                                                body: Array(#"{"__type":"com.amazon.coral.availability#ThrottlingException","Message":"Rate exceeded"}"#.utf8)).error
         #expect(throttled400.status == 429 && throttled400.type == "ThrottlingException" && throttled400.message == "Rate exceeded")
 
-        let unavailable = converse.decodeError(status: 503, headers: HTTPHeaders([("X-Amzn-ErrorType", "ServiceUnavailableException")]),
-                                               body: Array(#"{"message":"Bedrock is unable to process your request."}"#.utf8))
+        let unavailable = converse.decodeFailure(status: 503, headers: HTTPHeaders([("X-Amzn-ErrorType", "ServiceUnavailableException")]),
+                                               body: Array(#"{"message":"Bedrock is unable to process your request."}"#.utf8)).error
         #expect(unavailable.status == 503 && unavailable.type == "ServiceUnavailableException")
         #expect(unavailable.json["error"]?["message"] == "Bedrock is unable to process your request.")
 
-        let denied = converse.decodeError(status: 403, headers: HTTPHeaders([("X-Amzn-ErrorType", "UnrecognizedClientException:")]),
-                                          body: Array(#"{"message":"The security token included in the request is invalid."}"#.utf8))
+        let denied = converse.decodeFailure(status: 403, headers: HTTPHeaders([("X-Amzn-ErrorType", "UnrecognizedClientException:")]),
+                                          body: Array(#"{"message":"The security token included in the request is invalid."}"#.utf8)).error
         #expect(denied.status == 403 && denied.type == "UnrecognizedClientException")
 
-        let text = converse.decodeError(status: 502, headers: HTTPHeaders(), body: Array("<html>Bad Gateway</html>".utf8))
+        let text = converse.decodeFailure(status: 502, headers: HTTPHeaders(), body: Array("<html>Bad Gateway</html>".utf8)).error
         #expect(text.status == 502 && text.type == "server_error" && text.message.contains("Bad Gateway"))
     }
 }

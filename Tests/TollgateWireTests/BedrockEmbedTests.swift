@@ -12,17 +12,17 @@ import TollgateCore
 
     @Test func titanV2Request() throws {
         let upstream = try BedrockEmbed().encode(input(["hello world"], dimensions: 512), upstreamModel: "amazon.titan-embed-text-v2:0",
-                                                 provider: provider)
+                                                 endpoint: provider.endpoint)
         #expect(upstream.url == "https://bedrock-runtime.eu-central-1.amazonaws.com/model/amazon.titan-embed-text-v2%3A0/invoke")
         #expect(upstream.headers["Content-Type"] == "application/json")
         #expect(try canonical(upstream.body) == canonical(["inputText": "hello world", "dimensions": 512, "normalize": true]))
-        let v1 = try BedrockEmbed().encode(input(["hi"]), upstreamModel: "amazon.titan-embed-text-v1", provider: provider)
+        let v1 = try BedrockEmbed().encode(input(["hi"]), upstreamModel: "amazon.titan-embed-text-v1", endpoint: provider.endpoint)
         #expect(try canonical(v1.body) == canonical(["inputText": "hi"]))
     }
 
     @Test func titanTakesOneInputPerRequest() {
         let error = #expect(throws: GatewayError.self) {
-            try BedrockEmbed().encode(input(["a", "b"]), upstreamModel: "amazon.titan-embed-text-v2:0", provider: provider)
+            try BedrockEmbed().encode(input(["a", "b"]), upstreamModel: "amazon.titan-embed-text-v2:0", endpoint: provider.endpoint)
         }
         #expect(error?.param == "input")
         #expect(error?.message.contains("one input per request") == true)
@@ -30,11 +30,11 @@ import TollgateCore
 
     @Test func cohereRequest() throws {
         let upstream = try BedrockEmbed().encode(input(["first", "second"]), upstreamModel: "cohere.embed-english-v3",
-                                                 provider: provider)
+                                                 endpoint: provider.endpoint)
         #expect(upstream.url.hasSuffix("/model/cohere.embed-english-v3/invoke"))
         #expect(try canonical(upstream.body) == canonical(["texts": ["first", "second"], "input_type": "search_document",
                                                            "embedding_types": ["float"]]))
-        let v4 = try BedrockEmbed().encode(input(["x"], dimensions: 256), upstreamModel: "us.cohere.embed-v4:0", provider: provider)
+        let v4 = try BedrockEmbed().encode(input(["x"], dimensions: 256), upstreamModel: "us.cohere.embed-v4:0", endpoint: provider.endpoint)
         #expect(try JSONValue.parse(v4.body)["output_dimension"] == 256)
     }
 
@@ -42,7 +42,7 @@ import TollgateCore
                       ("meta.llama3-8b-instruct-v1:0", ["x"], nil, "model"), ("cohere.embed-v4:0", [], nil, "input")])
     func refusedRequests(model: String, inputs: [String], dimensions: Int?, param: String) {
         let error = #expect(throws: GatewayError.self) {
-            try BedrockEmbed().encode(input(inputs, dimensions: dimensions), upstreamModel: model, provider: provider)
+            try BedrockEmbed().encode(input(inputs, dimensions: dimensions), upstreamModel: model, endpoint: provider.endpoint)
         }
         #expect(error?.param == param)
     }
@@ -50,7 +50,7 @@ import TollgateCore
     @Test func tooManyCohereTexts() {
         #expect(throws: GatewayError.self) {
             try BedrockEmbed().encode(input(Array(repeating: "x", count: 97)), upstreamModel: "cohere.embed-multilingual-v3",
-                                      provider: provider)
+                                      endpoint: provider.endpoint)
         }
     }
 
@@ -79,8 +79,8 @@ import TollgateCore
                 try BedrockEmbed().decodeResponse(status: 200, headers: HTTPHeaders(), body: Array(body.utf8))
             }
         }
-        let error = BedrockEmbed().decodeError(status: 400, headers: HTTPHeaders([("x-amzn-errortype", "ValidationException")]),
-                                               body: Array(#"{"message":"Malformed input request: expected maxLength: 50000"}"#.utf8))
+        let error = BedrockEmbed().decodeFailure(status: 400, headers: HTTPHeaders([("x-amzn-errortype", "ValidationException")]),
+                                               body: Array(#"{"message":"Malformed input request: expected maxLength: 50000"}"#.utf8)).error
         #expect(error.status == 400 && error.type == "ValidationException")
         #expect(error.message == "Malformed input request: expected maxLength: 50000")
     }

@@ -37,8 +37,8 @@ func testProvider(type: String = "openai", baseURL: String = "https://upstream.t
 
 func testContext(model: String, stream: Bool = false, includeUsage: Bool = false, provider: ResolvedProvider,
                  maxOutputTokens: Int? = nil) -> ChatContext {
-    ChatContext(upstreamModel: model, stream: stream, clientWantsUsage: includeUsage, provider: provider,
-                maxOutputTokens: maxOutputTokens, requestID: "req_test", created: 1_700_000_000)
+    provider.chatContext(upstreamModel: model, stream: stream, clientWantsUsage: includeUsage,
+                         maxOutputTokens: maxOutputTokens, requestID: "req_test", created: 1_700_000_000)
 }
 
 func chatInput(_ json: JSONValue) -> ChatRequestInput {

@@ -208,22 +208,22 @@ func canonicalChunks(_ outputs: [StreamOutput]) throws -> [String] {
     // MARK: errors
 
     @Test func errorBodies() throws {
-        let invalid = chat.decodeError(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("gemini/error-400.json"))
+        let invalid = chat.decodeFailure(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("gemini/error-400.json")).error
         #expect(invalid == GatewayError(status: 400, type: "INVALID_ARGUMENT", code: "API_KEY_INVALID",
                                         message: "API key not valid. Please pass a valid API key."))
 
-        let limited = chat.decodeError(status: 429, headers: HTTPHeaders(), body: try Fixture.bytes("gemini/error-429.json"))
+        let limited = chat.decodeFailure(status: 429, headers: HTTPHeaders(), body: try Fixture.bytes("gemini/error-429.json")).error
         #expect(limited.status == 429)
         #expect(limited.type == "RESOURCE_EXHAUSTED")
         #expect(limited.message.hasPrefix("You exceeded your current quota"))
         #expect(limited.retryAfter == 37)
 
-        let overloaded = chat.decodeError(status: 503, headers: HTTPHeaders([("Retry-After", "5")]),
-                                          body: try Fixture.bytes("gemini/error-503.json"))
+        let overloaded = chat.decodeFailure(status: 503, headers: HTTPHeaders([("Retry-After", "5")]),
+                                          body: try Fixture.bytes("gemini/error-503.json")).error
         #expect(overloaded == GatewayError(status: 503, type: "UNAVAILABLE",
                                            message: "The model is overloaded. Please try again later.", retryAfter: 5))
 
-        let html = chat.decodeError(status: 502, headers: HTTPHeaders(), body: Array("<html>Bad Gateway</html>".utf8))
+        let html = chat.decodeFailure(status: 502, headers: HTTPHeaders(), body: Array("<html>Bad Gateway</html>".utf8)).error
         #expect(html.status == 502)
         #expect(html.type == "server_error")
         #expect(html.message.contains("<html>Bad Gateway</html>"))

@@ -14,7 +14,7 @@ import TollgateCore
 
     @Test func batchRequestHasOneEntryPerInput() throws {
         let upstream = try embed.encode(input(["The quick brown fox", "jumps over the lazy dog"], dimensions: 4),
-                                        upstreamModel: "gemini-embedding-001", provider: provider)
+                                        upstreamModel: "gemini-embedding-001", endpoint: provider.endpoint)
         #expect(upstream.url
             == "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents")
         #expect(upstream.headers["Content-Type"] == "application/json")
@@ -22,7 +22,7 @@ import TollgateCore
     }
 
     @Test func dimensionsAreOptional() throws {
-        let upstream = try embed.encode(input(["one"]), upstreamModel: "models/text-embedding-004", provider: provider)
+        let upstream = try embed.encode(input(["one"]), upstreamModel: "models/text-embedding-004", endpoint: provider.endpoint)
         #expect(upstream.url.hasSuffix("/v1beta/models/text-embedding-004:batchEmbedContents"))
         #expect(try JSONValue.parse(upstream.body)
             == ["requests": [["model": "models/text-embedding-004", "content": ["parts": [["text": "one"]]]]]])
@@ -30,7 +30,7 @@ import TollgateCore
 
     @Test func emptyInputIsRefused() {
         #expect(throws: GatewayError.self) {
-            try embed.encode(input([]), upstreamModel: "gemini-embedding-001", provider: provider)
+            try embed.encode(input([]), upstreamModel: "gemini-embedding-001", endpoint: provider.endpoint)
         }
     }
 
@@ -60,7 +60,7 @@ import TollgateCore
         #expect(throws: GatewayError.self) {
             try embed.decodeResponse(status: 200, headers: HTTPHeaders(), body: Array("<html>".utf8))
         }
-        let error = embed.decodeError(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("gemini/error-400.json"))
+        let error = embed.decodeFailure(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("gemini/error-400.json")).error
         #expect(error.type == "INVALID_ARGUMENT")
         #expect(error.code == "API_KEY_INVALID")
     }

@@ -77,16 +77,16 @@ import TollgateCore
     }
 
     @Test func errorBodies() throws {
-        let openAI = OpenAIChat().decodeError(status: 429, headers: HTTPHeaders([("retry-after-ms", "1500")]),
-                                              body: try Fixture.bytes("openai/error-429.json"))
+        let openAI = OpenAIChat().decodeFailure(status: 429, headers: HTTPHeaders([("retry-after-ms", "1500")]),
+                                              body: try Fixture.bytes("openai/error-429.json")).error
         #expect(openAI.status == 429)
         #expect(openAI.type == "requests")
         #expect(openAI.code == "rate_limit_exceeded")
         #expect(openAI.message.hasPrefix("Rate limit reached"))
         #expect(openAI.retryAfter == 1.5)
 
-        let text = OpenAIChat().decodeError(status: 502, headers: HTTPHeaders([("Retry-After", "3")]),
-                                            body: Array("bad gateway from proxy".utf8))
+        let text = OpenAIChat().decodeFailure(status: 502, headers: HTTPHeaders([("Retry-After", "3")]),
+                                            body: Array("bad gateway from proxy".utf8)).error
         #expect(text.status == 502)
         #expect(text.message.contains("bad gateway from proxy"))
         #expect(text.retryAfter == 3)

@@ -460,7 +460,7 @@ import TollgateCore
     // MARK: errors
 
     @Test func errorBodies() throws {
-        let badRequest = responses.decodeError(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("responses/error-400.json"))
+        let badRequest = responses.decodeFailure(status: 400, headers: HTTPHeaders(), body: try Fixture.bytes("responses/error-400.json")).error
         #expect(badRequest.status == 400)
         #expect(badRequest.type == "invalid_request_error")
         #expect(badRequest.param == "max_output_tokens")
@@ -468,20 +468,20 @@ import TollgateCore
         #expect(badRequest.message.hasPrefix("Invalid 'max_output_tokens'"))
         #expect(badRequest.retryAfter == nil)
 
-        let limited = responses.decodeError(status: 429, headers: HTTPHeaders([("retry-after-ms", "2752"), ("retry-after", "3")]),
-                                            body: try Fixture.bytes("responses/error-429.json"))
+        let limited = responses.decodeFailure(status: 429, headers: HTTPHeaders([("retry-after-ms", "2752"), ("retry-after", "3")]),
+                                            body: try Fixture.bytes("responses/error-429.json")).error
         #expect(limited.status == 429)
         #expect(limited.type == "tokens")
         #expect(limited.code == "rate_limit_exceeded")
         #expect(limited.message.hasPrefix("Rate limit reached for gpt-4.1"))
         #expect(limited.retryAfter == 2.752)
 
-        let overloaded = responses.decodeError(status: 503, headers: HTTPHeaders([("retry-after", "1")]),
-                                               body: try Fixture.bytes("responses/error-503.json"))
+        let overloaded = responses.decodeFailure(status: 503, headers: HTTPHeaders([("retry-after", "1")]),
+                                               body: try Fixture.bytes("responses/error-503.json")).error
         #expect(overloaded == GatewayError(status: 503, type: "server_error", message: "The server is overloaded or not ready yet.",
                                            retryAfter: 1))
 
-        let html = responses.decodeError(status: 502, headers: HTTPHeaders(), body: Array("<html><body>Bad Gateway</body></html>".utf8))
+        let html = responses.decodeFailure(status: 502, headers: HTTPHeaders(), body: Array("<html><body>Bad Gateway</body></html>".utf8)).error
         #expect(html.status == 502)
         #expect(html.type == "server_error")
         #expect(html.message.contains("Bad Gateway"))

@@ -1,0 +1,13 @@
+import TollgateCore
+
+/// What a stream decoder makes of the provider's bytes.
+public enum StreamOutput: Sendable, Equatable {
+    /// A `chat.completion.chunk` as JSON text, to send as one SSE `data:` event.
+    case chunk(String)
+    /// Usage reported by the provider (sent to the client only when it asked).
+    case usage(Usage)
+    /// The provider reported an error mid-stream.
+    case error(GatewayError)
+    /// The provider said the answer is complete.
+    case done
+}

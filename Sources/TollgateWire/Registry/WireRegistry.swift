@@ -1,0 +1,139 @@
+import Foundation
+import TollgateCore
+
+/// Maps protocol, auth and provider-type names to implementations. Adding a provider is its
+/// family's file (protocols and `ProviderType`) plus a line here; nothing in the gateway names a provider.
+public enum WireRegistry {
+    public static let chatProtocols: [String: any ChatProtocol] = [
+        "openai_chat": OpenAIChat(),
+        "anthropic_messages": AnthropicMessages(),
+        "google_gemini": GeminiChat(),
+        "bedrock_converse": BedrockConverse(),
+        "openai_responses": OpenAIResponses(),
+    ]
+
+    public static let embeddingProtocols: [String: any EmbeddingProtocol] = [
+        "openai_embed": OpenAIEmbed(),
+        "gemini_embed": GeminiEmbed(),
+        "bedrock_embed": BedrockEmbed(),
+    ]
+
+    public static let authStrategies: [String: any AuthStrategy] = [
+        "bearer": BearerAuth(),
+        "none": NoAuth(),
+        "optional": OptionalBearerAuth(),
+        "azure": HeaderKeyAuth(name: "azure", header: "api-key"),
+        "google": HeaderKeyAuth(name: "google", header: "x-goog-api-key"),
+        "anthropic": HeaderKeyAuth(name: "anthropic", header: "x-api-key",
+                                   extraHeaders: [("anthropic-version", "2023-06-01")]),
+        "bedrock": BedrockAuth(),
+    ]
+
+    /// Every provider type, by name. A new provider type is declared in its family's folder and listed here.
+    public static let providerTypes: [String: ProviderType] = {
+        let types: [ProviderType] = [
+            .openAI, .openAICompatible, .openRouter, .groq, .mistral, .deepSeek, .xAI, .together, .fireworks,
+            .ollama, .lmStudio, .vLLM, .azure,
+            .anthropic,
+            .gemini,
+            .bedrock,
+        ]
+        return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
+    }()
+
+    /// Applies each provider's type defaults, checks names against the registry and reads
+    /// credentials. A missing credential disables the provider (with a warning), it does not fail.
+    public static func resolve(_ config: Config, environment: [String: String]) throws(ConfigError)
+        -> (providers: [ResolvedProvider], warnings: [String])
+    {
+        var resolved: [ResolvedProvider] = []
+        var warnings: [String] = config.unknownKeys.map { "unknown config key \"\($0)\" is ignored" }
+        for (order, p) in config.providers.enumerated() {
+            let provider = try resolve(p, order: order, environment: environment)
+            if let why = provider.disabledReason { warnings.append("provider \"\(p.name)\" is disabled: \(why)") }
+            warnings += unusedFields(p).map { "providers.\(p.name).\($0) is not used by type \(p.type) and is ignored" }
+            resolved.append(provider)
+        }
+        return (resolved, warnings)
+    }
+
+    static func resolve(_ p: ProviderConfig, order: Int, environment: [String: String]) throws(ConfigError) -> ResolvedProvider {
+        let path = "providers.\(p.name)"
+        guard let type = providerTypes[p.type] else {
+            throw ConfigError(key: "\(path).type",
+                              problem: "unknown provider type \"\(p.type)\"; known types: \(providerTypes.keys.sorted().joined(separator: ", "))")
+        }
+        var fields: [String: String] = [:]
+        for (key, value) in p.raw.entries where !ProviderCredentials.fieldNames.contains(key) {
+            if let text = value.stringValue { fields[key] = text }
+        }
+        for field in type.requiredFields where (fields[field] ?? "").isEmpty {
+            throw ConfigError(key: "\(path).\(field)", problem: "is required for type \(p.type)")
+        }
+        guard let template = p.baseURL ?? type.baseURL else {
+            throw ConfigError(key: "\(path).base_url", problem: "is required for type \(p.type)")
+        }
+        var baseURL = fill(template, fields)
+        while baseURL.hasSuffix("/") { baseURL.removeLast() }
+        guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
+            throw ConfigError(key: "\(path).\(p.baseURL == nil ? "endpoint" : "base_url")",
+                              problem: "must start with http:// or https://")
+        }
+        let protocolName = p.protocolName ?? type.protocolName
+        guard let chat = chatProtocols[protocolName] else {
+            throw ConfigError(key: "\(path).protocol",
+                              problem: "unknown protocol \"\(protocolName)\"; known: \(chatProtocols.keys.sorted().joined(separator: ", "))")
+        }
+        let authName = p.authName ?? type.authName
+        guard let auth = authStrategies[authName] else {
+            throw ConfigError(key: "\(path).auth",
+                              problem: "unknown auth \"\(authName)\"; known: \(authStrategies.keys.sorted().joined(separator: ", "))")
+        }
+        var credentials = ProviderCredentials()
+        for field in ProviderCredentials.fieldNames {
+            guard let value = p.raw[field] else { continue }
+            guard let text = value.stringValue else {
+                throw ConfigError(key: "\(path).\(field)", problem: "must be a string (a literal, env:VAR or file:PATH)")
+            }
+            switch SecretReference(text).resolve(environment: environment) {
+            case .success(let secret):
+                switch field {
+                case "api_key": credentials.apiKey = secret
+                case "access_key_id": credentials.accessKeyID = secret
+                case "secret_access_key": credentials.secretAccessKey = secret
+                default: credentials.sessionToken = secret
+                }
+            case .failure(let why):
+                credentials.problems[field] = why.problem
+            }
+        }
+        var provider = ResolvedProvider(
+            name: p.name, type: p.type, baseURL: baseURL, query: type.query.map { fill($0, fields) }, chat: chat,
+            embed: type.embedProtocolName.flatMap { embeddingProtocols[$0] }, auth: auth, credentials: credentials,
+            fields: fields, priority: p.priority, order: order, models: p.models, headers: p.headers,
+            timeoutSeconds: p.timeoutSeconds, connectTimeoutSeconds: p.connectTimeoutSeconds,
+            disabledReason: auth.missingCredential(credentials))
+        provider.streamUsage = p.streamUsage ?? type.streamUsage
+        provider.retries = p.retries
+        return provider
+    }
+
+    /// Keys of `p` that some provider type declares but its own type does not (`region` on an `openai` provider).
+    static func unusedFields(_ p: ProviderConfig) -> [String] {
+        guard let type = providerTypes[p.type] else { return [] }
+        let declared = Set(providerTypes.values.flatMap { $0.fields.map(\.name) })
+        let own = Set(type.fields.map(\.name))
+        return p.raw.entries.map(\.0).filter { declared.contains($0) && !own.contains($0) }
+    }
+
+    /// Replaces `{field}` placeholders; endpoint values lose a trailing slash first.
+    static func fill(_ template: String, _ fields: [String: String]) -> String {
+        var out = template
+        for (key, value) in fields where out.contains("{\(key)}") {
+            var v = value
+            while v.hasSuffix("/") { v.removeLast() }
+            out = out.replacingOccurrences(of: "{\(key)}", with: v)
+        }
+        return out
+    }
+}
