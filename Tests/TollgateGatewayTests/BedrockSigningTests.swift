@@ -106,8 +106,9 @@ import TollgateWire
                                         fields: ["region": "us-east-1"])
         let json: JSONValue = ["model": "m", "messages": [["role": "user", "content": "Hello"]]]
         let input = ChatRequestInput(json: json, rawBody: json.serialized(), model: "m", stream: false)
-        let request = try provider.upstreamRequest(for: input, context: ChatContext(upstreamModel: model, stream: false,
-                                                                                    clientWantsUsage: false, provider: provider))
+        let context = provider.chatContext(upstreamModel: model, stream: false, clientWantsUsage: false, maxOutputTokens: nil,
+                                           requestID: "req_test", created: 0)
+        let request = try provider.upstreamRequest(for: input, context: context)
         #expect(request.awsSigV4 == "aws:amz:us-east-1:bedrock")
         return request
     }
