@@ -112,7 +112,7 @@ let chunkSizes = [1, 7, 64, 0]
         #expect(try fresh.feed(Array("data: 0123456789\n\n".utf8)) == [SSEEvent(data: "0123456789")])
     }
 
-    @Test(arguments: ["plain", "two\nlines", "", "trailing\n"])
+    @Test(arguments: ["plain", "two\nlines", "a\r\nb", "cr\ronly", "", "trailing\n"])
     func writerOutputParsesBack(data: String) throws {
         let normalized = data.replacingCRLF()
         #expect(try Self.parse(String(decoding: SSEWriter.encode(data: data), as: UTF8.self), chunkSize: 1)
