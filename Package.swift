@@ -61,6 +61,13 @@ let package = Package(
                                    "TollgateWire", "TollgateTestSupport",
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateLedgerTests", dependencies: ["TollgateLedger", "TollgateCore"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateCore", "TollgateTestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateSystemdTests",
+                    dependencies: ["TollgateSystemd", "TollgateCore", .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
         // Runs the built `tollgate` binary as systemd would (NOTIFY_SOCKET, LISTEN_FDS, signals).
         .testTarget(name: "TollgateServiceTests",
                     dependencies: ["TollgateTestSupport", "TollgateCore", "TollgateSystemd", "TollgateLedger",

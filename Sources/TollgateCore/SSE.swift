@@ -97,7 +97,9 @@ public enum SSEWriter {
             out.append(0x0A)
         }
         if data.utf8.contains(0x0A) || data.utf8.contains(0x0D) {
-            for line in data.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            // "\r\n" is one Character in Swift, equal to neither "\n" nor "\r".
+            for line in data.split(omittingEmptySubsequences: false,
+                                   whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
                 out.append(contentsOf: "data: ".utf8)
                 out.append(contentsOf: line.utf8)
                 out.append(0x0A)

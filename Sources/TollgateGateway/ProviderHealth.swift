@@ -44,16 +44,21 @@ public final class ProviderHealth: Sendable {
     private let states = Mutex<[String: State]>([:])
     private let settings: Mutex<FailoverSettings>
 
-    public init(settings: FailoverSettings) { self.settings = Mutex(settings) }
+    /// Monotonic nanoseconds; tests inject their own clock.
+    private let clock: @Sendable () -> UInt64
+
+    public init(settings: FailoverSettings,
+                clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
+        self.settings = Mutex(settings)
+        self.clock = clock
+    }
 
     public func update(settings new: FailoverSettings) { settings.withLock { $0 = new } }
-
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// Decides whether a request may go to `provider` now; counts it in flight when it may.
     public func admit(_ provider: String) -> Admission {
         let base = settings.withLock { $0.cooldownSeconds }
-        let now = Self.now()
+        let now = clock()
         return states.withLock { all in
             var s = all[provider] ?? State(nextCooldown: base)
             defer { all[provider] = s }
@@ -72,7 +77,7 @@ public final class ProviderHealth: Sendable {
     /// Records how an admitted request ended.
     public func report(_ provider: String, _ outcome: Outcome, wasProbe: Bool) {
         let config = settings.withLock { $0 }
-        let now = Self.now()
+        let now = clock()
         states.withLock { all in
             var s = all[provider] ?? State(nextCooldown: config.cooldownSeconds)
             defer { all[provider] = s }
@@ -114,7 +119,7 @@ public final class ProviderHealth: Sendable {
     /// A snapshot for GET /admin/providers.
     public func status(of provider: String) -> ProviderStatus {
         let base = settings.withLock { $0.cooldownSeconds }
-        let now = Self.now()
+        let now = clock()
         let s = states.withLock { $0[provider] } ?? State(nextCooldown: base)
         var status = ProviderStatus(state: .healthy, consecutiveFailures: s.consecutiveFailures, inFlight: s.inFlight,
                                     lastError: s.lastError, successes: s.successes, failures: s.failures)

@@ -6,12 +6,10 @@ import Glibc
 import Logging
 import Synchronization
 import Testing
-import TollgateCore
-import TollgateLedger
 import TollgateSystemd
 
 /// The parts of the systemd integration that need no daemon: watchdog, journal fields,
-/// journal detection, status line, the grace-period key and the ledger flush.
+/// journal detection and the status line.
 @Suite struct SystemdPiecesTests {
     @Test func watchdogPingsOnlyWhileEveryLoopTurns() throws {
         let loops = [DispatchQueue(label: "test.loop.0"), DispatchQueue(label: "test.loop.1")]
@@ -116,36 +114,14 @@ import TollgateSystemd
         #expect(sent.withLock { $0 } == ["1 provider, 0 req/s, 0 in flight, 0 served; last reload failed: bad",
                                          "1 provider, 0 req/s, 0 in flight, 0 served"])
     }
+}
 
-    @Test func shutdownGraceSecondsDefaultsTo30() throws {
-        #expect(try Config.parse(Array("{}".utf8)).shutdownGraceSeconds == 30)
-        let config = try Config.parse(Array(#"{"shutdown_grace_seconds": 2.5}"#.utf8))
-        #expect(config.shutdownGraceSeconds == 2.5)
-        #expect(config.unknownKeys.isEmpty)
+/// Waits until `condition` holds (polling), up to `timeout` seconds.
+func poll(timeout: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
     }
-
-    @Test(arguments: [#"-1"#, #"0"#, #""30""#])
-    func shutdownGraceSecondsMustBePositive(value: String) {
-        #expect {
-            try Config.parse(Array(#"{"shutdown_grace_seconds": \#(value)}"#.utf8))
-        } throws: { error in
-            (error as? ConfigError)?.key == "shutdown_grace_seconds"
-        }
-    }
-
-    @Test func ledgerCheckpointEmptiesTheWAL() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-flush-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("ledger.sqlite").path
-        let ledger = try Ledger(path: path)
-        let row = LedgerRow(timeMs: 1, requestID: "r", route: "m", provider: "p", model: "m", streamed: false,
-                            outcome: .ok, attempt: 1, status: 200, usage: Usage(promptTokens: 1, completionTokens: 1),
-                            tokensEstimated: false, costUSD: 0, ttfbMs: nil, totalMs: 1)
-        for _ in 0..<20 { try ledger.recordNow(row) }
-        try ledger.checkpoint()
-        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
-        #expect(wal == 0)
-        #expect(try ledger.allRows().count == 20)
-    }
+    return condition()
 }
