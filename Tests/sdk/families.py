@@ -14,6 +14,11 @@ reports.
 
 Every provider has `retries: 0`, and the failure threshold is high enough that
 error tests never open a breaker.
+
+Where families differ in what tollgate must send them or what the client gets back
+(request bodies, tool call ids, error bodies, embedding inputs), each entry's
+`checks` (family_checks.py) says so, and `usage_before_cut` what a cut stream's
+ledger row holds: the tests hold no per-family branches.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import conftest as sdk
+import family_checks as fc
 import family_upstreams as fu
 
 
@@ -50,6 +56,7 @@ class Family:
     provider: str  # tollgate provider name
     config: Callable[[str], dict[str, Any]]  # fake origin -> provider entry
     auth: Auth
+    checks: fc.FamilyChecks  # what tollgate must send it and the client get back (family_checks.py)
     chat_model: str | None = None  # upstream model id
     chat_path: Callable[[bool], str] | None = None  # stream? -> the path tollgate must POST to
     tokens: Tokens | None = None  # the OpenAI usage the fake's chat usage stands for (wire-formats.md §0.3)
@@ -57,6 +64,9 @@ class Family:
     embed_model: str | None = None
     embed_path: str | None = None
     embed_tokens: int | None = None  # prompt tokens the fake reports for embeddings
+    # Ledger columns a stream cut midway must hold as the fake reported them before the cut
+    # (None: the fake reports no usage before its cut point, so the row is estimated).
+    usage_before_cut: dict[str, int] | None = None
 
     @property
     def model(self) -> str:
@@ -113,19 +123,26 @@ TABLE: dict[str, Family] = {f.name: f for f in [
     Family("anthropic", "ant",
            lambda origin: {"type": "anthropic", "base_url": origin},
            Auth("x-api-key", also={"anthropic-version": "2023-06-01"}, absent=("authorization",)),
+           fc.AnthropicChecks(),
            chat_model="claude-x", chat_path=lambda stream: "/v1/messages",
-           tokens=Tokens(19, 5, 7, 0), usage_rule=_anthropic_rule),
+           tokens=Tokens(19, 5, 7, 0), usage_rule=_anthropic_rule,
+           # message_start carries the whole input usage
+           usage_before_cut={"input_tokens": _anthropic_rule().input, "cached_tokens": _anthropic_rule().cached}),
     Family("gemini", "gem",
            lambda origin: {"type": "gemini", "base_url": origin},
            Auth("x-goog-api-key", absent=("authorization",), key_in_query=False),
+           fc.GeminiChecks(),
            chat_model="gemini-x",
            chat_path=lambda stream: "/v1beta/models/gemini-x:" + (
                "streamGenerateContent?alt=sse" if stream else "generateContent"),
            tokens=Tokens(13, 2, 10, 4), usage_rule=_gemini_rule,
-           embed_model="text-embedding-x", embed_path="/v1beta/models/text-embedding-x:batchEmbedContents"),
+           embed_model="text-embedding-x", embed_path="/v1beta/models/text-embedding-x:batchEmbedContents",
+           # every event's partial usageMetadata carries promptTokenCount only
+           usage_before_cut={"input_tokens": fu.GEMINI_USAGE["promptTokenCount"]}),
     Family("bedrock", "br",
            lambda origin: {"type": "bedrock", "region": "us-east-1", "base_url": origin},
            BEARER,  # a Bedrock API key
+           fc.BedrockChecks(),
            chat_model="anthropic.claude-x-v1:0",
            chat_path=lambda stream: "/model/anthropic.claude-x-v1%3A0/" + (
                "converse-stream" if stream else "converse"),
@@ -134,12 +151,13 @@ TABLE: dict[str, Family] = {f.name: f for f in [
            embed_tokens=fu.TITAN_INPUT_TOKENS),
     Family("responses", "resp",
            lambda origin: {"type": "openai", "protocol": "openai_responses", "base_url": origin + "/v1"},
-           BEARER, chat_model="gpt-r", chat_path=lambda stream: "/v1/responses",
+           BEARER, fc.ResponsesChecks(), chat_model="gpt-r", chat_path=lambda stream: "/v1/responses",
            tokens=Tokens(21, 8, 12, 5), usage_rule=_responses_rule),
     Family("azure", "az",
            lambda origin: {"type": "azure", "endpoint": origin, "deployment": "dep1",
                            "api_version": "2024-10-21"},
            Auth("api-key", absent=("authorization",)),
+           fc.AzureChecks(),
            chat_model="gpt-az",
            chat_path=lambda stream: "/openai/deployments/dep1/chat/completions?api-version=2024-10-21",
            tokens=Tokens(15, 0, 8, 0), usage_rule=_openai_rule,
@@ -147,7 +165,7 @@ TABLE: dict[str, Family] = {f.name: f for f in [
            embed_tokens=fu.OPENAI_EMBED_PROMPT_TOKENS),
     Family("openai", "oai",
            lambda origin: {"type": "openai_compatible", "base_url": origin + "/v1"},
-           BEARER, embed_model="emb-oai", embed_path="/v1/embeddings",
+           BEARER, fc.CompatibleChecks(), embed_model="emb-oai", embed_path="/v1/embeddings",
            embed_tokens=fu.OPENAI_EMBED_PROMPT_TOKENS),
 ]}
 

@@ -220,7 +220,7 @@ EMBED_TOKENS = {f: TABLE[f].embed_tokens for f in EMBED_MODEL}
 
 @pytest.mark.parametrize("family", ["openai", "bedrock"])
 def test_cost_embeddings(cost_gateway, cclient, fakes, tag, family):
-    inputs = [f"alpha {tag}"] if family == "bedrock" else [f"alpha {tag}", f"beta {tag}"]
+    inputs = [f"alpha {tag}", f"beta {tag}"][:TABLE[family].checks.embed_texts_per_call]
     raw = cclient.embeddings.with_raw_response.create(model=EMBED_MODEL[family], input=inputs,
                                                       encoding_format="float")
     resp = raw.parse()
@@ -242,10 +242,12 @@ def test_cost_embeddings(cost_gateway, cclient, fakes, tag, family):
 
 # (4) streams cut mid-way ---------------------------------------------------------------
 
-# Families whose fake reports no usage before the point where its stream is cut
-# (Anthropic reports usage in message_start, Gemini a partial usageMetadata on
-# every event: those rows hold reported usage, see test_cut_stream_after_partial_usage).
-NO_EARLY_USAGE = ["bedrock", "responses", "azure"]
+# Families whose fake reports no usage before the point where its stream is cut, and
+# those that do (Anthropic in message_start, Gemini a partial usageMetadata on every
+# event: those rows hold the reported usage, the table's `usage_before_cut`, see
+# test_cut_stream_after_partial_usage).
+NO_EARLY_USAGE = [f for f in CHAT_FAMILIES if TABLE[f].usage_before_cut is None]
+EARLY_USAGE = [f for f in CHAT_FAMILIES if TABLE[f].usage_before_cut is not None]
 
 
 def _cut_stream(cclient, family: str, text: str) -> tuple[str | None, str]:
@@ -285,7 +287,7 @@ def test_cut_stream_is_estimated(cost_gateway, cclient, fakes, tag, family, mark
 
 
 @pytest.mark.parametrize("marker", ["#midstream", fu.CUT_MARKER], ids=["error-event", "connection-cut"])
-@pytest.mark.parametrize("family", ["anthropic", "gemini"])
+@pytest.mark.parametrize("family", EARLY_USAGE)
 def test_cut_stream_after_partial_usage(cost_gateway, cclient, fakes, tag, family, marker):
     """A stream cut after the provider reported some usage: the row holds at least the reported
     input (with its cache split), is priced by the formula, and never records the work done as 0."""
@@ -293,12 +295,8 @@ def test_cut_stream_after_partial_usage(cost_gateway, cclient, fakes, tag, famil
     assert got, "the stream was cut before any text reached the client"
     row = ledger_row(cost_gateway, request_id)
     assert row["streamed"] == 1 and row["outcome"] == "upstream_error", row
-    if family == "anthropic":
-        want = expected_tokens("anthropic")  # message_start carries the whole input usage
-        assert (row["input_tokens"], row["cached_tokens"]) == (want.input, want.cached), row
-    else:
-        # Gemini's partial usageMetadata carries promptTokenCount only.
-        assert row["input_tokens"] == fu.GEMINI_USAGE["promptTokenCount"], row
+    want = TABLE[family].usage_before_cut  # what the fake reported before the cut (families.py)
+    assert {column: row[column] for column in want} == want, row
     assert row["output_tokens"] > 0, f"{family}: text reached the client but the row records 0 output tokens: {row}"
     assert row["cost_usd"] > 0, row
     cost = expected_cost(MODEL[family], row["input_tokens"], row["cached_tokens"], row["output_tokens"])

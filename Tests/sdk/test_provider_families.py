@@ -22,8 +22,7 @@ import pytest
 
 import conftest as sdk
 import family_upstreams as fu
-from family_checks import (SYSTEM, WEATHER_TOOL, check_text_body, check_tool_result_body,  # noqa: F401
-                           check_tools_body)
+from family_checks import SYSTEM, WEATHER_TOOL
 from families import CHAT_FAMILIES as FAMILIES, EMBED_FAMILIES, TABLE, check_auth, collect, providers, raw_post, sse_data, user
 
 # These tests exercise tollgate's translation; in TOLLGATE_SDK_DIRECT=1 mode
@@ -124,16 +123,9 @@ def check_chat_request(family: str, rec: dict[str, Any], stream: bool) -> None:
     check_auth(family, rec)
 
 
-def expected_tool_call_id(family: str, call_id: str) -> None:
-    if family == "gemini":
-        # Gemini gives no ids; tollgate makes one up.
-        assert isinstance(call_id, str) and call_id, f"tool call id {call_id!r}"
-    else:
-        assert call_id == fu.TOOL_CALL_IDS[family]
-
-
-def tool_ok_key(family: str, call_id: str) -> str:
-    return f"name={fu.TOOL_NAME}" if family == "gemini" else call_id
+def checks(family: str):
+    """The family's entry in family_checks.py: its request bodies and what differs in its answers."""
+    return TABLE[family].checks
 
 
 # (1) non-streamed text -----------------------------------------------------------
@@ -146,7 +138,7 @@ def test_non_stream_text(fclient, fakes, tag, family):
                                            temperature=0.5, seed=7)
     rec = fakes[family].find_one(tag)
     check_chat_request(family, rec, stream=False)
-    check_text_body(family, rec, messages, stream=False)
+    checks(family).text_body(rec, messages, stream=False)
 
     assert resp.object == "chat.completion"
     assert isinstance(resp.id, str) and resp.id
@@ -173,7 +165,7 @@ def test_stream_text(fclient, fakes, tag, family, include_usage):
     got, chunks = collect(stream)
     rec = fakes[family].find_one(tag)
     check_chat_request(family, rec, stream=True)
-    check_text_body(family, rec, messages, stream=True)
+    checks(family).text_body(rec, messages, stream=True)
 
     assert got == fu.reply_text(family, messages[-1]["content"])
     assert chunks, "no chunks"
@@ -221,7 +213,7 @@ def test_tool_call_non_stream(fclient, fakes, tag, family):
                                            tools=[WEATHER_TOOL], tool_choice="auto")
     rec = fakes[family].find_one(tag)
     check_chat_request(family, rec, stream=False)
-    check_tools_body(family, rec["body"])
+    checks(family).tools_body(rec["body"])
 
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -229,15 +221,12 @@ def test_tool_call_non_stream(fclient, fakes, tag, family):
     calls = choice.message.tool_calls
     assert calls is not None and len(calls) == 1, calls
     call = calls[0]
-    expected_tool_call_id(family, call.id)
+    checks(family).tool_call_ids([call.id])
     assert call.type == "function"
     assert call.function.name == fu.TOOL_NAME
     assert isinstance(call.function.arguments, str), "arguments must be a JSON string"
     assert json.loads(call.function.arguments) == fu.TOOL_ARGS
-    if family == "gemini":
-        # The thought signature rides along for the client to send back.
-        assert (call.model_extra or {}).get("extra_content") == \
-            {"google": {"thought_signature": fu.GEMINI_THOUGHT_SIGNATURE}}, call
+    assert (call.model_extra or {}).get("extra_content") == checks(family).tool_extra_content, call
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -247,7 +236,7 @@ def test_tool_call_stream(fclient, fakes, tag, family):
     text, chunks = collect(stream)
     rec = fakes[family].find_one(tag)
     check_chat_request(family, rec, stream=True)
-    check_tools_body(family, rec["body"])
+    checks(family).tools_body(rec["body"])
 
     assert all(c.object == "chat.completion.chunk" for c in chunks)
     assert finish_reasons(chunks) == ["tool_calls"]
@@ -255,15 +244,12 @@ def test_tool_call_stream(fclient, fakes, tag, family):
     calls, deltas = accumulate_tool_calls(chunks)
     assert list(calls) == [0], calls
     call = calls[0]
-    expected_tool_call_id(family, call["id"])
+    checks(family).tool_call_ids([call["id"]])
     assert call["type"] == "function"
     assert call["name"] == fu.TOOL_NAME
     assert json.loads(call["arguments"]) == fu.TOOL_ARGS
-    if family != "gemini":  # Gemini sends a call whole; the others stream the arguments
-        assert call["arguments"] == fu.TOOL_ARGS_JSON
-        assert deltas > 2, "the arguments should arrive in several deltas"
-    else:
-        assert call["extra"].get("extra_content") == {"google": {"thought_signature": fu.GEMINI_THOUGHT_SIGNATURE}}
+    checks(family).streamed_tool_args(call, deltas)
+    assert call["extra"].get("extra_content") == checks(family).tool_extra_content, call
 
 
 def tool_round_trip(fclient, fakes, tag: str, family: str, stream: bool, marker: str, args: list[dict],
@@ -290,8 +276,7 @@ def tool_round_trip(fclient, fakes, tag: str, family: str, stream: bool, marker:
     assert [json.loads(c["arguments"]) for c in calls] == args
     ids = [c["id"] for c in calls]
     assert all(isinstance(i, str) and i for i in ids) and len(set(ids)) == len(ids), f"tool call ids {ids}"
-    if family != "gemini":
-        assert ids == [fu.TOOL_CALL_IDS[family], fu.SECOND_TOOL_CALL_IDS[family]][:len(args)]
+    checks(family).tool_call_ids(ids)
 
     # The conversation goes on as a client writes it: the assistant turn with its tool
     # calls (and whatever extra fields came with them), then one `tool` message per call.
@@ -314,8 +299,8 @@ def tool_round_trip(fclient, fakes, tag: str, family: str, stream: bool, marker:
     assert len(records) == 2, [r["path"] for r in records]
     rec = records[1]
     check_chat_request(family, rec, stream=stream)
-    check_tool_result_body(family, rec["body"], question, calls, args, results, messages)
-    assert answer == fu.tool_ok_answer([(tool_ok_key(family, c["id"]), r) for c, r in zip(calls, results)])
+    checks(family).tool_result_body(rec["body"], question, calls, args, results, messages)
+    assert answer == fu.tool_ok_answer([(checks(family).tool_ok_key(c["id"]), r) for c, r in zip(calls, results)])
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
@@ -334,14 +319,6 @@ def test_parallel_tool_calls_round_trip(fclient, fakes, tag, family, stream):
 
 
 # (4) upstream errors -------------------------------------------------------------------
-
-ERROR_TABLES = {
-    "anthropic": fu.ANTHROPIC_ERRORS,
-    "gemini": fu.GEMINI_ERRORS,
-    "bedrock": fu.BEDROCK_ERRORS,
-    "responses": fu.RESPONSES_ERRORS,
-    "azure": fu.AZURE_ERRORS,
-}
 
 # (family, marker, client status, SDK exception, Retry-After the client should see)
 ERROR_CASES = [
@@ -364,8 +341,7 @@ ERROR_CASES = [
 
 
 def provider_message(family: str, marker: str) -> str:
-    body = ERROR_TABLES[family][marker][1]
-    return body["message"] if family == "bedrock" else body["error"]["message"]
+    return checks(family).error_message(fu.ERRORS[family][marker][1])
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
@@ -437,52 +413,18 @@ def test_mid_stream_error_raw_framing(family_gateway, fakes, tag, family, marker
 
 # embeddings --------------------------------------------------------------------------------
 
-def embed_inputs(family: str, tag: str) -> list[str] | str:
-    if family == "bedrock":
-        return f"alpha {tag}"  # Titan embeds one text per call
-    return [f"alpha {tag}", f"beta {tag}", f"gamma ✓ {tag}"]
-
-
 def check_embed_request(family: str, rec: dict[str, Any], inputs: list[str] | str, dimensions: int | None) -> None:
     body = rec["body"]
     check_auth(family, rec)
     texts = [inputs] if isinstance(inputs, str) else inputs
     assert rec["path"] == TABLE[family].embed_path
-    EMBED_BODY_CHECKS[family](body, inputs, texts, dimensions)
-
-
-def _openai_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
-    assert body["model"] == "emb-oai"
-    assert body["input"] == inputs
-    assert body.get("dimensions") == dimensions
-
-
-def _azure_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
-    assert body["input"] == inputs
-
-
-def _gemini_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
-    item = {"model": "models/text-embedding-x"}
-    if dimensions:
-        item["outputDimensionality"] = dimensions
-    assert body == {"requests": [dict(item, content={"parts": [{"text": t}]}) for t in texts]}
-
-
-def _bedrock_embed_body(body: dict, inputs: Any, texts: list[str], dimensions: int | None) -> None:
-    expected = {"inputText": texts[0], "normalize": True}
-    if dimensions:
-        expected["dimensions"] = dimensions
-    assert body == expected
-
-
-EMBED_BODY_CHECKS = {"openai": _openai_embed_body, "azure": _azure_embed_body, "gemini": _gemini_embed_body,
-                     "bedrock": _bedrock_embed_body}
+    checks(family).embed_body(body, inputs, texts, dimensions)
 
 
 @pytest.mark.parametrize("encoding", ["default-base64", "float"])
 @pytest.mark.parametrize("family", EMBED_FAMILIES)
 def test_embeddings(fclient, fakes, tag, family, encoding):
-    inputs = embed_inputs(family, tag)
+    inputs = checks(family).embed_inputs(tag)
     texts = [inputs] if isinstance(inputs, str) else inputs
     extra = {"encoding_format": "float"} if encoding == "float" else {}
     raw = fclient.embeddings.with_raw_response.create(model=TABLE[family].embed, input=inputs, **extra)
@@ -491,8 +433,6 @@ def test_embeddings(fclient, fakes, tag, family, encoding):
 
     rec = fakes[family].find_one(tag)
     check_embed_request(family, rec, inputs, None)
-    if family in ("openai", "azure"):
-        assert rec["body"].get("encoding_format") in (None, "float"), "upstream asked for a format tollgate must decode"
 
     assert payload.get("object") == "list"
     assert [d["index"] for d in payload["data"]] == list(range(len(texts)))
@@ -510,7 +450,7 @@ def test_embeddings(fclient, fakes, tag, family, encoding):
 
 @pytest.mark.parametrize("family", ["openai", "gemini", "bedrock"])
 def test_embeddings_dimensions(fclient, fakes, tag, family):
-    inputs = embed_inputs(family, tag)
+    inputs = checks(family).embed_inputs(tag)
     texts = [inputs] if isinstance(inputs, str) else inputs
     resp = fclient.embeddings.create(model=TABLE[family].embed, input=inputs, dimensions=4,
                                      encoding_format="float")
