@@ -238,6 +238,10 @@ extension Config {
                 p.fallbacks.append(target)
             }
         }
+        // Secrets are read by the wire registry; here only their form is checked.
+        for key in ["api_key", "access_key_id", "secret_access_key", "session_token"] {
+            _ = try o.string(key, path: "\(path).\(key)")
+        }
         p.retries = try o.int("retries", path: "\(path).retries", min: 0, max: 10) ?? p.retries
         if let value = o["weight"] {
             guard let weight = value.doubleValue, weight > 0, weight <= 1_000_000 else {

@@ -23,7 +23,7 @@ import TollgateLedger
         #expect(refusal.spent == 0)
         #expect(refusal.reserved == 0.6)
         #expect(refusal.needed == 0.5)
-        #expect(refusal.description == #"provider "p" daily budget of $1.0 (spent $0.0, reserved $0.6, this request needs up to $0.5)"#)
+        #expect(refusal.description == #"provider "p" daily budget of $1.00 (spent $0.00, reserved $0.60, this request needs up to $0.50)"#)
 
         // Settled below its reservation, the first request frees room.
         book.settle(first, cost: 0.3, now: now)

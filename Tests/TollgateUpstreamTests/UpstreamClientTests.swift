@@ -39,7 +39,6 @@ import TollgateUpstream
         #expect(events.last == .complete(nil))
         #expect(events.dropFirst().dropLast().allSatisfy { if case .body = $0 { true } else { false } })
         #expect(recorder.body == "data: one\n\ndata: two\n\ndata: [DONE]\n\n")
-        #expect(recorder.transferBytes == recorder.body.utf8.count)
 
         let sent = try #require(upstream.requests.first)
         #expect(sent.method == "POST")
@@ -333,7 +332,6 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
     private let lock = NSLock()
     private var _events: [Event] = []
     private var _error: UpstreamError?
-    private var _transferBytes = 0
     private let completed = DispatchSemaphore(value: 0)
     private let firstBody = DispatchSemaphore(value: 0)
     /// Kept alive by the recorder, since a transfer holds its delegate weakly.
@@ -343,7 +341,6 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
 
     var events: [Event] { lock.withLock { _events } }
     var error: UpstreamError? { lock.withLock { _error } }
-    var transferBytes: Int { lock.withLock { _transferBytes } }
     var body: String {
         var bytes: [UInt8] = []
         for case .body(let b) in events { bytes += b }
@@ -372,7 +369,6 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
         lock.withLock {
             _events.append(.complete(error?.kind))
             _error = error
-            _transferBytes = transfer.bytesReceived
         }
         onComplete?()
         completed.signal()
