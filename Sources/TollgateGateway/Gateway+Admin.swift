@@ -34,7 +34,7 @@ extension Gateway {
 
     /// GET /admin/spend: per provider and per model — today, this month, total, requests,
     /// tokens — with each provider's budget limits and what remains.
-    func respondSpend(_ response: HTTPResponseWriter) {
+    func respondSpend(_ response: any ResponseWriter) {
         guard let ledger else { return respondJSON(response, ["object": "spend", "providers": [], "models": []]) }
         let (day, month) = utcDayAndMonthStart(wallClockSeconds())
         let box = LoopBound((self, response))

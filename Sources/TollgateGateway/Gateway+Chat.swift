@@ -4,7 +4,7 @@ import TollgateWire
 
 extension Gateway {
     /// POST /v1/chat/completions: checks the body, plans the candidates and starts an exchange.
-    func startChat(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+    func startChat(_ request: HTTPRequest, _ response: any ResponseWriter) {
         let json: JSONValue
         do {
             json = try JSONValue.parse(request.body)

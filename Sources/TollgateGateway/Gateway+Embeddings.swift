@@ -4,7 +4,7 @@ import TollgateWire
 
 extension Gateway {
     /// POST /v1/embeddings: checks the body, plans the candidates that serve embeddings and starts an exchange.
-    func startEmbeddings(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+    func startEmbeddings(_ request: HTTPRequest, _ response: any ResponseWriter) {
         let json: JSONValue
         do {
             json = try JSONValue.parse(request.body)

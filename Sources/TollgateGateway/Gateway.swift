@@ -55,7 +55,7 @@ public final class Gateway: HTTPHandler, Sendable {
         return client
     }
 
-    public func handle(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+    public func handle(_ request: HTTPRequest, _ response: any ResponseWriter) {
         let path = request.path
         switch path {
         case "/v1/chat/completions", "/chat/completions":
@@ -96,21 +96,21 @@ public final class Gateway: HTTPHandler, Sendable {
         "GET /admin/providers", "GET /admin/spend",
     ]
 
-    private func methodNotAllowed(_ response: HTTPResponseWriter, allow: String) {
+    private func methodNotAllowed(_ response: any ResponseWriter, allow: String) {
         var headers = HTTPHeaders()
         headers.add("Allow", allow)
         respondError(response, .methodNotAllowed("Method \(response.request.method) is not allowed on \(response.request.path); use \(allow)."),
                      headers: headers)
     }
 
-    func respondJSON(_ response: HTTPResponseWriter, _ json: JSONValue, status: Int = 200) {
+    func respondJSON(_ response: any ResponseWriter, _ json: JSONValue, status: Int = 200) {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
         response.respond(status: status, headers: headers, body: json.serialized())
         logRequest(response, model: nil, provider: nil, attempts: 0)
     }
 
-    func respondError(_ response: HTTPResponseWriter, _ error: GatewayError, headers: HTTPHeaders = HTTPHeaders(),
+    func respondError(_ response: any ResponseWriter, _ error: GatewayError, headers: HTTPHeaders = HTTPHeaders(),
                       model: String? = nil) {
         response.respond(error: error, headers: headers)
         logRequest(response, model: model, provider: nil, attempts: 0, error: error.message)
@@ -118,7 +118,7 @@ public final class Gateway: HTTPHandler, Sendable {
 
     // MARK: logging
 
-    func logRequest(_ response: HTTPResponseWriter, model: String?, provider: String?, attempts: Int,
+    func logRequest(_ response: any ResponseWriter, model: String?, provider: String?, attempts: Int,
                     error: String? = nil, requestID: String? = nil, cost: Double? = nil) {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
         let status = response.isClientGone && !response.isFinished ? 499 : response.status

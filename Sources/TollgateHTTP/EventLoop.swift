@@ -22,7 +22,8 @@ public final class EventLoop: @unchecked Sendable {
     private var deadlines: [Int: (at: UInt64, action: () -> Void)] = [:]
     private var nextDeadlineID = 0
 
-    init(index: Int) {
+    /// A loop with its own queue; the server makes one per core, tests may make their own.
+    public init(index: Int) {
         self.index = index
         queue = DispatchQueue(label: "tollgate.loop.\(index)")
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
@@ -32,7 +33,7 @@ public final class EventLoop: @unchecked Sendable {
     deinit { readBuffer.deallocate() }
 
     /// Checks timeouts every `interval` seconds and keeps the Date header current.
-    func startSweeping(interval: Double) {
+    public func startSweeping(interval: Double) {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(10))
         timer.setEventHandler { [unowned self] in
@@ -59,7 +60,7 @@ public final class EventLoop: @unchecked Sendable {
 
     public func cancelScheduled(_ id: Int) { deadlines[id] = nil }
 
-    func stopSweeping() {
+    public func stopSweeping() {
         sweepTimer?.cancel()
         sweepTimer = nil
     }

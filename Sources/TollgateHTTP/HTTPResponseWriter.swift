@@ -1,8 +1,8 @@
 import TollgateCore
 
-/// Answers one request: a whole response, or a chunked stream. Lives on its loop's queue.
+/// Answers one request on a client connection: a whole response, or a chunked stream. Lives on its loop's queue.
 /// Calls after the client has gone are ignored, so a handler never needs to check first.
-public final class HTTPResponseWriter {
+public final class HTTPResponseWriter: ResponseWriter {
     public let request: HTTPRequest
     public let loop: EventLoop
     let connection: Connection
@@ -52,16 +52,6 @@ public final class HTTPResponseWriter {
         if request.method != "HEAD" { out.append(contentsOf: body) }
         connection.write(out)
         connection.responseFinished(keepAlive: keepAlive)
-    }
-
-    /// An OpenAI-shaped error response.
-    public func respond(error: GatewayError, headers: HTTPHeaders = HTTPHeaders()) {
-        var h = headers
-        h.set("Content-Type", "application/json")
-        if let retry = error.retryAfter, error.status == 429 || error.status == 503 {
-            h.set("Retry-After", String(Int(retry.rounded(.up))))
-        }
-        respond(status: error.status, headers: h, body: error.body)
     }
 
     /// Sends the head of a chunked response; the body follows with `writeChunk`.

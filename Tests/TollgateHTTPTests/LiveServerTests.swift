@@ -7,7 +7,7 @@ import TollgateTestSupport
 
 /// Answers `/echo` with what it received, `/later` after a short delay, `/stream` as chunks.
 final class EchoHandler: HTTPHandler, @unchecked Sendable {
-    func handle(_ request: HTTPRequest, _ response: HTTPResponseWriter) {
+    func handle(_ request: HTTPRequest, _ response: any ResponseWriter) {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/plain")
         switch request.path {

@@ -14,7 +14,7 @@ import TollgateWire
 final class Exchange: AttemptDelegate {
     let gateway: Gateway
     let snapshot: GatewaySnapshot
-    let writer: HTTPResponseWriter
+    let writer: any ResponseWriter
     let client: UpstreamClient
     let adapter: any ExchangeAdapter
     let candidates: [Candidate]
@@ -35,7 +35,7 @@ final class Exchange: AttemptDelegate {
     private var streamedTextBytes = 0
     private var finished = false
 
-    init(gateway: Gateway, snapshot: GatewaySnapshot, writer: HTTPResponseWriter, adapter: any ExchangeAdapter,
+    init(gateway: Gateway, snapshot: GatewaySnapshot, writer: any ResponseWriter, adapter: any ExchangeAdapter,
          candidates: [Candidate]) {
         self.gateway = gateway
         self.snapshot = snapshot

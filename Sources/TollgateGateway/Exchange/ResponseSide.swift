@@ -5,7 +5,7 @@ import TollgateHTTP
 /// stream, error events, and the back-pressure signal when the client reads slowly.
 /// Lives on the loop queue of the client's connection.
 struct ResponseSide {
-    let writer: HTTPResponseWriter
+    let writer: any ResponseWriter
     let adapter: any ExchangeAdapter
     /// Unsent output above which the upstream is paused until the client has taken it all.
     static let highWaterBytes = 256 << 10
