@@ -23,7 +23,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk bench venv clean install uninstall verify-units
+.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-slow venv clean install uninstall verify-units
 
 deps:
 	$(call apt_install,$(APT_PKGS))
@@ -61,6 +61,10 @@ test-sdk: deps venv
 bench: deps release
 	$(call apt_install,$(BENCH_PKGS))
 	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate bash bench/run.sh
+
+# RSS while slow clients read a long, fast stream (back-pressure); SLOW_CLIENTS, SLOW_STREAM_MB, SLOW_SECONDS.
+bench-slow: deps release
+	python3 bench/slow_readers.py $(CURDIR)/.build/release/tollgate
 
 # The release binary (and any resource bundles, which Bundle.module finds next to it), the
 # systemd units (ExecStart pointed at BINDIR) and, unless one exists, the example config.
