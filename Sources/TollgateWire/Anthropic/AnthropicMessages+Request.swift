@@ -67,10 +67,10 @@ extension AnthropicMessages {
             }
         }
 
-        if let temperature = try number(openAI["temperature"], param: "temperature") {
+        if let temperature = try numberParameter(openAI["temperature"], param: "temperature") {
             let clamped: JSONValue = temperature < 0 ? 0 : temperature > 1 ? 1 : openAI["temperature"]!
             body["temperature"] = clamped
-        } else if try number(openAI["top_p"], param: "top_p") != nil {
+        } else if try numberParameter(openAI["top_p"], param: "top_p") != nil {
             body["top_p"] = openAI["top_p"]
         }
         if let stop = try stopSequences(openAI["stop"]) { body["stop_sequences"] = .array(stop) }
@@ -326,18 +326,5 @@ extension AnthropicMessages {
         case .array(let items)? where items.allSatisfy({ $0.stringValue != nil }): return items.isEmpty ? nil : items
         default: throw .invalidRequest("stop must be a string or an array of strings.", param: "stop")
         }
-    }
-
-    /// The number a parameter holds, nil when absent or null.
-    static func number(_ value: JSONValue?, param: String) throws(GatewayError) -> Double? {
-        guard let value = nonNull(value) else { return nil }
-        guard let n = value.doubleValue else { throw .invalidRequest("\(param) must be a number.", param: param) }
-        return n
-    }
-
-    /// `value` unless it is absent or JSON null (clients send `"stop": null` and the like).
-    static func nonNull(_ value: JSONValue?) -> JSONValue? {
-        guard let value, !value.isNull else { return nil }
-        return value
     }
 }

@@ -56,7 +56,7 @@ extension OpenAIResponses {
 
         var text = JSONObject()
         if let format = try textFormat(openAI["response_format"]) { text["format"] = .object(format) }
-        if let verbosity = try string(openAI["verbosity"], param: "verbosity") { text["verbosity"] = .string(verbosity) }
+        if let verbosity = try stringParameter(openAI["verbosity"], param: "verbosity") { text["verbosity"] = .string(verbosity) }
         if text.count > 0 { body["text"] = .object(text) }
 
         if let limit = try maxOutputTokens(openAI) { body["max_output_tokens"] = .int(limit) }
@@ -65,12 +65,12 @@ extension OpenAIResponses {
             guard value.doubleValue != nil else { throw .invalidRequest("\(key) must be a number.", param: key) }
             body[key] = value
         }
-        if let effort = try string(openAI["reasoning_effort"], param: "reasoning_effort") {
+        if let effort = try stringParameter(openAI["reasoning_effort"], param: "reasoning_effort") {
             body["reasoning"] = ["effort": .string(effort)]
         }
         // Same names, same meaning in both APIs.
         for key in ["user", "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "service_tier"] {
-            if let value = try string(openAI[key], param: key) { body[key] = .string(value) }
+            if let value = try stringParameter(openAI[key], param: key) { body[key] = .string(value) }
         }
         if let metadata = nonNull(openAI["metadata"]) {
             guard case .object = metadata else {
@@ -369,18 +369,5 @@ extension OpenAIResponses {
             return max(n, minimumMaxOutputTokens)
         }
         return nil
-    }
-
-    /// The string a parameter holds, nil when absent or null.
-    static func string(_ value: JSONValue?, param: String) throws(GatewayError) -> String? {
-        guard let value = nonNull(value) else { return nil }
-        guard let text = value.stringValue else { throw .invalidRequest("\(param) must be a string.", param: param) }
-        return text
-    }
-
-    /// `value` unless it is absent or JSON null (clients send `"stop": null` and the like).
-    static func nonNull(_ value: JSONValue?) -> JSONValue? {
-        guard let value, !value.isNull else { return nil }
-        return value
     }
 }
