@@ -63,7 +63,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateLedgerTests", dependencies: ["TollgateLedger", "TollgateCore"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateCore", "TollgateTestSupport"],
+        .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateHTTP", "TollgateCore", "TollgateTestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateSystemdTests",
                     dependencies: ["TollgateSystemd", "TollgateCore", .product(name: "Logging", package: "swift-log")],

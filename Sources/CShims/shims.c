@@ -1,6 +1,9 @@
 #include "CShims.h"
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
+#include <errno.h>
 
 CURLcode tg_curl_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 CURLcode tg_curl_easy_setopt_offt(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
@@ -44,6 +47,39 @@ int tg_set_nonblocking(int fd) {
 }
 ssize_t tg_send(int fd, const void *buf, size_t len) { return send(fd, buf, len, MSG_NOSIGNAL); }
 int tg_socket_cloexec(int domain, int type, int protocol) { return socket(domain, type | SOCK_CLOEXEC, protocol); }
+
+int tg_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+int tg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+int tg_epoll_wait(int epfd, uint64_t *tokens, uint32_t *masks, int max, int timeout_ms) {
+    struct epoll_event events[256];
+    if (max > 256) max = 256;
+    int n;
+    do { n = epoll_wait(epfd, events, max, timeout_ms); } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) {
+        tokens[i] = events[i].data.u64;
+        masks[i] = events[i].events;
+    }
+    return n;
+}
+int tg_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+int tg_timerfd_arm(int fd, uint64_t first_ns, uint64_t interval_ns) {
+    struct itimerspec spec;
+    spec.it_value.tv_sec = (time_t)(first_ns / 1000000000ull);
+    spec.it_value.tv_nsec = (long)(first_ns % 1000000000ull);
+    spec.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ull);
+    spec.it_interval.tv_nsec = (long)(interval_ns % 1000000000ull);
+    return timerfd_settime(fd, 0, &spec, NULL);
+}
+uint64_t tg_timerfd_drain(int fd) {
+    uint64_t count = 0;
+    if (read(fd, &count, sizeof count) != sizeof count) return 0;
+    return count;
+}
 
 int tg_sqlite3_bind_text(sqlite3_stmt *stmt, int index, const char *text, int length) {
     return sqlite3_bind_text(stmt, index, text, length, SQLITE_TRANSIENT);

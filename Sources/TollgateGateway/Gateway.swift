@@ -50,7 +50,7 @@ public final class Gateway: HTTPHandler, Sendable {
     /// The upstream client of `loop`, created on first use. Called on the loop's queue.
     func upstream(for loop: EventLoop) -> UpstreamClient {
         if let client = loop.attachment as? UpstreamClient { return client }
-        let client = UpstreamClient(queue: loop.queue)
+        let client = UpstreamClient(loop: loop)
         loop.attachment = client
         return client
     }

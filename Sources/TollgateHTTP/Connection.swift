@@ -5,16 +5,16 @@ import Glibc
 import TollgateCore
 
 /// One client connection: reads and parses requests, hands them to the handler one at a
-/// time (pipelined requests are answered in order) and writes responses.
+/// time (pipelined requests are answered in order) and writes responses. Its socket is in
+/// its loop's epoll set; output is sent at the end of the loop's batch (coalesced).
 /// Lives on its loop's queue; every method must be called there.
 final class Connection {
     let fd: Int32
     let loop: EventLoop
     unowned let server: HTTPServer
-    private var readSource: (any DispatchSourceRead)?
-    private var writeSource: (any DispatchSourceWrite)?
-    private var writeArmed = false
+    private var watchingWrite = false
     private var readSuspended = false
+    private var flushPending = false
     private var parser: HTTPParser
     private var pending: [Item] = []
     private var current: HTTPResponseWriter?
@@ -25,7 +25,6 @@ final class Connection {
     private var closeWhenFlushed = false
     private var lingering = false
     private(set) var closed = false
-    private var openSources = 0
     private var deadline: UInt64 = 0
     private var deadlineKind: DeadlineKind = .none
     /// Pipelined requests parsed ahead of the one being answered before reading pauses.
@@ -49,13 +48,21 @@ final class Connection {
 
     func start() {
         loop.assertOnLoop()
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        source.setEventHandler { [self] in readable() }
-        source.setCancelHandler { [self] in sourceCancelled() }
-        openSources += 1
-        readSource = source
+        loop.watch(self, read: true, write: false, adding: true)
         setDeadline(.idle)
-        source.resume()
+    }
+
+    /// Readiness from the loop's epoll set.
+    func handle(events: LoopEvents) {
+        guard !closed else { return }
+        if events.contains(.writable) { flush() }
+        if !closed, !events.isDisjoint(with: [.readable, .hangup, .error]) { readable() }
+    }
+
+    /// Tells the loop what to watch: input unless reading is paused, output while some waits.
+    private func updateInterest() {
+        guard !closed else { return }
+        loop.watch(self, read: !readSuspended, write: watchingWrite, adding: false)
     }
 
     // MARK: reading
@@ -85,9 +92,9 @@ final class Connection {
                 stopParsing = true
             }
         }
-        if pending.count >= Self.maxQueued, !readSuspended, let readSource {
-            readSource.suspend()
+        if pending.count >= Self.maxQueued, !readSuspended {
             readSuspended = true
+            updateInterest()
         }
         processNext()
     }
@@ -111,9 +118,9 @@ final class Connection {
                 server.handler.handle(request, writer)
             }
         }
-        if readSuspended, pending.count < Self.maxQueued / 2, let readSource {
+        if readSuspended, pending.count < Self.maxQueued / 2 {
             readSuspended = false
-            readSource.resume()
+            updateInterest()
         }
         if current == nil, pending.isEmpty, parser.expectsContinue, !closeWhenFlushed {
             parser.continueSent()
@@ -134,7 +141,6 @@ final class Connection {
         closeWhenFlushed = true
         stopParsing = true
         write(out)
-        if bufferedBytes == 0 { beginLingeringClose() }
     }
 
     func shouldKeepAlive(after request: HTTPRequest) -> Bool {
@@ -149,7 +155,7 @@ final class Connection {
             closeWhenFlushed = true
             stopParsing = true
             pending.removeAll()
-            if bufferedBytes == 0 { beginLingeringClose() }
+            if bufferedBytes == 0 { flush() }
             return
         }
         processNext()
@@ -157,48 +163,20 @@ final class Connection {
 
     // MARK: writing
 
+    /// Queues bytes for the client; they leave at the end of the loop's batch.
     func write(_ bytes: [UInt8]) {
         guard !closed, !bytes.isEmpty else { return }
-        if bufferedBytes == 0 {
-            let result = bytes.withUnsafeBytes { Socket.send(fd, $0) }
-            switch result {
-            case .bytes(let n) where n == bytes.count:
-                return
-            case .bytes(let n):
-                out.removeAll(keepingCapacity: true)
-                outOffset = 0
-                out.append(contentsOf: bytes[n...])
-            case .wouldBlock:
-                out.removeAll(keepingCapacity: true)
-                outOffset = 0
-                out.append(contentsOf: bytes)
-            case .closed, .failed:
-                close()
-                return
-            }
-            armWrite()
-        } else {
-            out.append(contentsOf: bytes)
-            server.noteBuffered(bufferedBytes)
+        if out.isEmpty { outOffset = 0 }
+        out.append(contentsOf: bytes)
+        if !flushPending {
+            flushPending = true
+            loop.needsFlush(self)
         }
     }
 
-    private func armWrite() {
-        if writeSource == nil {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-            source.setEventHandler { [self] in writable() }
-            source.setCancelHandler { [self] in sourceCancelled() }
-            openSources += 1
-            writeSource = source
-        }
-        if !writeArmed {
-            writeArmed = true
-            writeSource?.resume()
-        }
-        refreshDeadline()
-    }
-
-    private func writable() {
+    /// Sends what it can of the queued output; the rest waits for the socket to be writable.
+    func flush() {
+        flushPending = false
         guard !closed else { return }
         while bufferedBytes > 0 {
             let result = out.withUnsafeBytes { Socket.send(fd, UnsafeRawBufferPointer(rebasing: $0[outOffset...])) }
@@ -206,6 +184,11 @@ final class Connection {
             case .bytes(let n):
                 outOffset += n
             case .wouldBlock:
+                server.noteBuffered(bufferedBytes)
+                if !watchingWrite {
+                    watchingWrite = true
+                    updateInterest()
+                }
                 refreshDeadline()
                 return
             case .closed, .failed:
@@ -215,9 +198,9 @@ final class Connection {
         }
         out.removeAll(keepingCapacity: out.capacity <= 256 << 10)
         outOffset = 0
-        if writeArmed {
-            writeArmed = false
-            writeSource?.suspend()
+        if watchingWrite {
+            watchingWrite = false
+            updateInterest()
         }
         if closeWhenFlushed, current == nil {
             beginLingeringClose()
@@ -235,9 +218,9 @@ final class Connection {
         guard !closed, !lingering else { return }
         lingering = true
         shutdown(fd, Int32(SHUT_WR))
-        if readSuspended, let readSource {
+        if readSuspended {
             readSuspended = false
-            readSource.resume()
+            updateInterest()
         }
         setDeadline(.linger)
     }
@@ -254,24 +237,10 @@ final class Connection {
             writer.clientDidGo()
         }
         pending.removeAll()
-        if let readSource {
-            readSource.cancel()
-            if readSuspended { readSource.resume() }
-        }
-        if let writeSource {
-            writeSource.cancel()
-            if !writeArmed { writeSource.resume() }
-        }
-        if openSources == 0 { Glibc.close(fd) }
-    }
-
-    private func sourceCancelled() {
-        openSources -= 1
-        if openSources == 0 {
-            readSource = nil
-            writeSource = nil
-            Glibc.close(fd)
-        }
+        loop.unwatch(fd)
+        Glibc.close(fd)
+        // Events already read in this batch may still name this connection.
+        loop.retainUntilBatchEnds(self)
     }
 
     // MARK: timeouts

@@ -1,53 +1,242 @@
+import CShims
 import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 import TollgateCore
 
-/// One event loop: a serial queue that owns its client connections. Everything a loop owns
-/// (connections, their buffers, and the upstream client the gateway attaches) is touched only
-/// on `queue`; that is what makes the unchecked Sendable conformance sound.
-public final class EventLoop: @unchecked Sendable {
+/// One event loop: a serial queue driven by one `DispatchSourceRead` on the loop's own epoll
+/// set. Client sockets, the upstream client's sockets and the loop's timers are all in that
+/// set; one Dispatch wake-up drains `epoll_wait(…, 0)` until nothing is ready, so many socket
+/// events are handled per wake (a batch). Writes are coalesced per batch, and an object closed
+/// during a batch is released only after it. Everything a loop owns is touched only on
+/// `queue`; that is what makes the unchecked Sendable conformance sound.
+public final class EventLoop: SocketLoop, @unchecked Sendable {
     public let index: Int
     public let queue: DispatchQueue
+    let epollFD: Int32
+    private var source: (any DispatchSourceRead)?
     var connections: [Int32: Connection] = [:]
     /// Scratch buffer for socket reads; one per loop because reads never overlap on a queue.
     let readBuffer: UnsafeMutableRawBufferPointer
     private(set) var date: [UInt8] = []
     private var dateSecond = 0
-    private var sweepTimer: (any DispatchSourceTimer)?
     /// Anything the embedding application wants to keep per loop (the gateway's upstream client).
     public var attachment: AnyObject?
-    /// Deadlines checked by the sweep (cheaper than a timer source per request).
+    /// Deadlines checked by the sweep (cheaper than a timer per request).
     private var deadlines: [Int: (at: UInt64, action: () -> Void)] = [:]
     private var nextDeadlineID = 0
 
-    /// A loop with its own queue; the server makes one per core, tests may make their own.
+    // The batch.
+    public private(set) var isInBatch = false
+    private var endOfBatch: [() -> Void] = []
+    private var endOfBatchScheduled = false
+    /// Connections with output to send at the end of the batch.
+    private var dirty: [Connection] = []
+    /// Objects closed during the batch: events already read may still name them.
+    private var closedInBatch: [AnyObject] = []
+    private let tokens: UnsafeMutablePointer<UInt64>
+    private let masks: UnsafeMutablePointer<UInt32>
+    static let batchSize = 128
+    /// Batches handled and events in them, for the bench's events-per-wake figure.
+    public private(set) var batches = 0
+    public private(set) var events = 0
+
+    // Timers: the sweep (timeouts, Date header) and one for the upstream client.
+    private let sweepFD: Int32
+    private let externalTimerFD: Int32
+    private var sweepInterval: Double = 0
+    private var externalSocket: ((Int32, LoopEvents) -> Void)?
+    private var externalTimer: (() -> Void)?
+
+    // Tokens: a Connection's address (8-byte aligned, low bits 0), or a tag with an fd.
+    static let tagMask: UInt64 = 3
+    static let externalTag: UInt64 = 1
+    static let sweepTag: UInt64 = 2
+    static let externalTimerTag: UInt64 = 3
+    // <sys/epoll.h> values (Glibc's module does not carry them).
+    static let epollIn: UInt32 = 0x001
+    static let epollOut: UInt32 = 0x004
+    static let epollErr: UInt32 = 0x008
+    static let epollHup: UInt32 = 0x010
+    static let epollRdHup: UInt32 = 0x2000
+
+    /// A loop with its own queue and epoll set; the server makes one per core, tests may make their own.
     public init(index: Int) {
         self.index = index
         queue = DispatchQueue(label: "tollgate.loop.\(index)")
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        tokens = .allocate(capacity: Self.batchSize)
+        masks = .allocate(capacity: Self.batchSize)
+        epollFD = tg_epoll_create()
+        sweepFD = tg_timerfd_create()
+        externalTimerFD = tg_timerfd_create()
+        precondition(epollFD >= 0 && sweepFD >= 0 && externalTimerFD >= 0, "epoll/timerfd: errno \(errno)")
+        _ = tg_epoll_ctl(epollFD, 1, sweepFD, Self.epollIn, Self.sweepTag)
+        _ = tg_epoll_ctl(epollFD, 1, externalTimerFD, Self.epollIn, Self.externalTimerTag)
         refreshDate()
+        let source = DispatchSource.makeReadSource(fileDescriptor: epollFD, queue: queue)
+        source.setEventHandler { [unowned self] in drain() }
+        let epoll = epollFD
+        source.setCancelHandler { Glibc.close(epoll) }
+        source.resume()
+        self.source = source
     }
 
-    deinit { readBuffer.deallocate() }
+    deinit {
+        source?.cancel()
+        readBuffer.deallocate()
+        tokens.deallocate()
+        masks.deallocate()
+        Glibc.close(sweepFD)
+        Glibc.close(externalTimerFD)
+        // The epoll fd is closed by the source's cancel handler, once libdispatch lets go of it.
+    }
+
+    // MARK: the batch
+
+    /// Handles every ready event, then the end-of-batch work: queued actions (the upstream
+    /// client drives curl here once), coalesced writes, and releasing what was closed.
+    private func drain() {
+        isInBatch = true
+        while true {
+            let n = Int(tg_epoll_wait(epollFD, tokens, masks, Int32(Self.batchSize), 0))
+            guard n > 0 else { break }
+            batches += 1
+            events += n
+            for i in 0..<n { dispatch(token: tokens[i], mask: masks[i]) }
+            if n < Self.batchSize { break }
+        }
+        finishBatch()
+    }
+
+    private func finishBatch() {
+        isInBatch = true
+        var rounds = 0
+        while !endOfBatch.isEmpty || !dirty.isEmpty, rounds < 16 {
+            rounds += 1
+            let actions = endOfBatch
+            endOfBatch.removeAll()
+            for action in actions { action() }
+            let flush = dirty
+            dirty.removeAll()
+            for connection in flush { connection.flush() }
+        }
+        closedInBatch.removeAll()
+        isInBatch = false
+        if !endOfBatch.isEmpty || !dirty.isEmpty { scheduleEndOfBatch() }
+    }
+
+    private func dispatch(token: UInt64, mask: UInt32) {
+        switch token & Self.tagMask {
+        case 0:
+            let connection = Unmanaged<Connection>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(token))!).takeUnretainedValue()
+            connection.handle(events: Self.loopEvents(mask))
+        case Self.externalTag:
+            externalSocket?(Int32(truncatingIfNeeded: token >> 2), Self.loopEvents(mask))
+        case Self.sweepTag:
+            _ = tg_timerfd_drain(sweepFD)
+            sweep()
+        default:
+            _ = tg_timerfd_drain(externalTimerFD)
+            externalTimer?()
+        }
+    }
+
+    static func loopEvents(_ mask: UInt32) -> LoopEvents {
+        var e: LoopEvents = []
+        if mask & Self.epollIn != 0 { e.insert(.readable) }
+        if mask & Self.epollOut != 0 { e.insert(.writable) }
+        if mask & Self.epollErr != 0 { e.insert(.error) }
+        if mask & Self.epollHup != 0 { e.insert(.hangup) }
+        return e
+    }
+
+    static func epollMask(read: Bool, write: Bool) -> UInt32 {
+        (read ? Self.epollIn | Self.epollRdHup : 0) | (write ? Self.epollOut : 0)
+    }
+
+    /// Runs the end-of-batch work soon when it was asked for outside a batch.
+    private func scheduleEndOfBatch() {
+        guard !endOfBatchScheduled else { return }
+        endOfBatchScheduled = true
+        let box = LoopBound(self)
+        queue.async {
+            let loop = box.value
+            loop.endOfBatchScheduled = false
+            guard !loop.isInBatch else { return }
+            loop.finishBatch()
+        }
+    }
+
+    public func atEndOfBatch(_ action: @escaping () -> Void) {
+        endOfBatch.append(action)
+        if !isInBatch { scheduleEndOfBatch() }
+    }
+
+    // MARK: connections
+
+    func watch(_ connection: Connection, read: Bool, write: Bool, adding: Bool) {
+        let token = UInt64(UInt(bitPattern: Unmanaged.passUnretained(connection).toOpaque()))
+        _ = tg_epoll_ctl(epollFD, adding ? 1 : 3, connection.fd, Self.epollMask(read: read, write: write), token)
+    }
+
+    func unwatch(_ fd: Int32) { _ = tg_epoll_ctl(epollFD, 2, fd, 0, 0) }
+
+    /// A connection has output to send: at the end of the batch, or at once outside one.
+    func needsFlush(_ connection: Connection) {
+        if isInBatch {
+            dirty.append(connection)
+        } else {
+            connection.flush()
+        }
+    }
+
+    /// Keeps a closed object alive until the batch that may still name it is over.
+    func retainUntilBatchEnds(_ object: AnyObject) {
+        if isInBatch { closedInBatch.append(object) }
+    }
+
+    // MARK: SocketLoop (the upstream client)
+
+    public func watchExternal(_ fd: Int32, read: Bool, write: Bool) {
+        let token = (UInt64(UInt32(bitPattern: fd)) << 2) | Self.externalTag
+        let mask = Self.epollMask(read: read, write: write)
+        if tg_epoll_ctl(epollFD, 3, fd, mask, token) != 0, errno == ENOENT {
+            _ = tg_epoll_ctl(epollFD, 1, fd, mask, token)
+        }
+    }
+
+    public func unwatchExternal(_ fd: Int32) { _ = tg_epoll_ctl(epollFD, 2, fd, 0, 0) }
+
+    public func armExternalTimer(nanoseconds: UInt64?) {
+        _ = tg_timerfd_arm(externalTimerFD, nanoseconds.map { max($0, 1) } ?? 0, 0)
+    }
+
+    public func setExternalHandlers(socket: @escaping (Int32, LoopEvents) -> Void, timer: @escaping () -> Void) {
+        externalSocket = socket
+        externalTimer = timer
+    }
+
+    // MARK: timers
 
     /// Checks timeouts every `interval` seconds and keeps the Date header current.
     public func startSweeping(interval: Double) {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(10))
-        timer.setEventHandler { [unowned self] in
-            refreshDate()
-            let now = DispatchTime.now().uptimeNanoseconds
-            for connection in Array(connections.values) { connection.checkDeadline(now: now) }
-            let due = deadlines.filter { $0.value.at <= now }
-            for (id, entry) in due.sorted(by: { $0.value.at < $1.value.at }) where deadlines[id] != nil {
-                deadlines[id] = nil
-                entry.action()
-            }
+        sweepInterval = interval
+        let ns = UInt64(interval * 1e9)
+        _ = tg_timerfd_arm(sweepFD, ns, ns)
+    }
+
+    private func sweep() {
+        refreshDate()
+        let now = DispatchTime.now().uptimeNanoseconds
+        for connection in Array(connections.values) { connection.checkDeadline(now: now) }
+        guard !deadlines.isEmpty else { return }
+        let due = deadlines.filter { $0.value.at <= now }
+        for (id, entry) in due.sorted(by: { $0.value.at < $1.value.at }) where deadlines[id] != nil {
+            deadlines[id] = nil
+            entry.action()
         }
-        timer.resume()
-        sweepTimer = timer
     }
 
     /// Runs `action` on this loop once `seconds` have passed (checked at the sweep interval),
@@ -61,8 +250,7 @@ public final class EventLoop: @unchecked Sendable {
     public func cancelScheduled(_ id: Int) { deadlines[id] = nil }
 
     public func stopSweeping() {
-        sweepTimer?.cancel()
-        sweepTimer = nil
+        _ = tg_timerfd_arm(sweepFD, 0, 0)
     }
 
     /// Asserts (in debug builds) that the caller is on this loop's queue.

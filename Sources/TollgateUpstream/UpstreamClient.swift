@@ -7,30 +7,36 @@ import Glibc
 import TollgateCore
 
 /// The upstream HTTP client of one event loop: a curl multi handle whose sockets and timer
-/// are DispatchSources on the loop's queue (no polling thread). Connections to an upstream
-/// stay in the multi handle's cache and are reused. Lives on `queue`; call it only there.
+/// are in the loop's epoll set (no polling thread, no hop between queues). curl is driven
+/// once at the end of each batch of events for the transfers added in it. Connections to an
+/// upstream stay in the multi handle's cache and are reused. Lives on the loop's queue.
 public final class UpstreamClient {
-    public let queue: DispatchQueue
+    public let loop: any SocketLoop
+    public var queue: DispatchQueue { loop.queue }
     let multi: UnsafeMutableRawPointer
-    private var timer: (any DispatchSourceTimer)?
-    private var watches: [Int32: SocketWatch] = [:]
-    /// Sockets curl opened through our callback; we close them when curl asks.
-    private var ownedSockets: Set<Int32> = []
+    /// Sockets in the loop's set.
+    private var watched: Set<Int32> = []
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
     /// Depth of calls into curl; while non-zero, curl's multi API must not be re-entered.
     private var curlDepth = 0
-    private var kickScheduled = false
+    /// curl asked for a timeout run now: done once, at the end of the batch.
+    private var timeoutDue = false
+    /// When the loop's timer for curl fires (monotonic ns), or nil when disarmed.
+    private var timerAt: UInt64?
+    /// The deadline curl last asked for (monotonic ns); the timer may fire earlier, never later.
+    private var curlDeadline: UInt64?
     /// Who signs requests that carry `awsSigV4`; `.automatic` picks curl only when it signs correctly.
     public var sigV4Signer: SigV4Signer = .automatic
     /// Seconds since 1970 for tollgate's SigV4 dates (tests fix it).
     var sigV4Clock: () -> Int = { time(nil) }
+    private var closed = false
 
     private static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
 
-    public init(queue: DispatchQueue) {
+    public init(loop: any SocketLoop) {
         _ = Self.globalInit
-        self.queue = queue
+        self.loop = loop
         multi = curl_multi_init()
         let me = Unmanaged.passUnretained(self).toOpaque()
         _ = tg_curl_multi_setopt_socket(multi, { _, fd, what, userp, _ in
@@ -42,43 +48,29 @@ public final class UpstreamClient {
             return 0
         }, me)
         _ = tg_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.setEventHandler { [unowned self] in
-            shortTimerArmed = false
+        loop.setExternalHandlers(socket: { [unowned self] fd, events in
+            var mask: Int32 = 0
+            if events.contains(.readable) || events.contains(.hangup) { mask |= Int32(CURL_CSELECT_IN) }
+            if events.contains(.writable) { mask |= Int32(CURL_CSELECT_OUT) }
+            if events.contains(.error) { mask |= Int32(CURL_CSELECT_ERR) }
+            drive(socket: fd, events: mask)
+        }, timer: { [unowned self] in
+            timerAt = nil
             drive(socket: tg_curl_socket_timeout(), events: 0)
-        }
-        timer.schedule(deadline: .distantFuture)
-        timer.resume()
-        self.timer = timer
-        // curl's long timeouts (connect, total) are checked by a steady tick rather than by
-        // re-arming a timer on every request, which would wake libdispatch's manager thread each time.
-        let tick = DispatchSource.makeTimerSource(queue: queue)
-        tick.schedule(deadline: .now() + Self.tickSeconds, repeating: Self.tickSeconds, leeway: .milliseconds(20))
-        tick.setEventHandler { [unowned self] in
-            guard let due = longTimeoutAt, DispatchTime.now().uptimeNanoseconds >= due else { return }
-            longTimeoutAt = nil
-            drive(socket: tg_curl_socket_timeout(), events: 0)
-        }
-        tick.resume()
-        self.tick = tick
+            // curl tells its next deadline only when it changes: keep it armed.
+            if timerAt == nil, let deadline = curlDeadline { arm(at: deadline) }
+        })
     }
-
-    static let tickSeconds = 0.25
-    private var tick: (any DispatchSourceTimer)?
-    private var shortTimerArmed = false
-    private var longTimeoutAt: UInt64?
-    private var timeoutKickQueued = false
 
     /// Transfers in progress.
     public var activeTransfers: Int { transfers.count }
 
     /// Closes every transfer and connection. Call on the queue before dropping the client.
     public func close() {
+        guard !closed else { return }
+        closed = true
         for transfer in Array(transfers.values) { transfer.cancel() }
-        timer?.cancel()
-        timer = nil
-        tick?.cancel()
-        tick = nil
+        loop.armExternalTimer(nanoseconds: nil)
         curl_multi_cleanup(multi)
         for easy in idleHandles { curl_easy_cleanup(easy) }
         idleHandles.removeAll()
@@ -106,7 +98,7 @@ public final class UpstreamClient {
         if curlDepth > 0 {
             // Inside a curl callback: curl may not be re-entered; add it right after.
             let box = LoopBound((self, transfer))
-            queue.async {
+            loop.atEndOfBatch {
                 let (client, transfer) = box.value
                 guard transfer.state == .running else { return }
                 client.add(transfer)
@@ -124,9 +116,8 @@ public final class UpstreamClient {
             recycle(transfer.easy)
             return
         }
-        // Drive curl at once instead of waiting for a 0 ms timer: it often connects
-        // (or reuses a connection) and sends the request inside this call.
-        drive(socket: tg_curl_socket_timeout(), events: 0)
+        // curl asks (timer 0) to be driven; that happens once at the end of the batch, for
+        // every transfer added in it.
     }
 
     /// Takes a cancelled transfer out of the multi handle (deferred while inside curl).
@@ -138,7 +129,7 @@ public final class UpstreamClient {
         }
         if curlDepth > 0 {
             let box = LoopBound((self, transfer))
-            queue.async { box.value.0.remove(box.value.1) }
+            loop.atEndOfBatch { box.value.0.remove(box.value.1) }
             return
         }
         transfers[transfer.easy] = nil
@@ -151,7 +142,7 @@ public final class UpstreamClient {
         guard transfers[transfer.easy] === transfer else { return }
         if curlDepth > 0 {
             let box = LoopBound((self, transfer))
-            queue.async { box.value.0.unpause(box.value.1) }
+            loop.atEndOfBatch { box.value.0.unpause(box.value.1) }
             return
         }
         curlDepth += 1
@@ -238,6 +229,7 @@ public final class UpstreamClient {
     // MARK: driving curl
 
     private func drive(socket: curl_socket_t, events: Int32) {
+        guard !closed else { return }
         var running: Int32 = 0
         curlDepth += 1
         curl_multi_socket_action(multi, socket, events, &running)
@@ -258,68 +250,55 @@ public final class UpstreamClient {
     }
 
     /// curl's CURLMOPT_TIMERFUNCTION: at most one timeout is pending, the latest replaces it.
+    /// 0 ms runs curl once at the end of the batch; later ones go to the loop's timerfd, which
+    /// is only re-armed when the new deadline is earlier (firing early is harmless: curl just
+    /// reports its next timeout), so long connect and total timeouts cost no syscall per request.
     private func timerCallback(ms: Int) {
-        guard let timer else { return }
-        longTimeoutAt = nil
-        if shortTimerArmed, ms < 0 || ms > Int(Self.tickSeconds * 1000) {
-            shortTimerArmed = false
-            timer.schedule(deadline: .distantFuture)
+        if ms < 0 {
+            curlDeadline = nil
+            return
         }
-        if ms < 0 { return }
         if ms == 0 {
-            // Due now: run right after the current call into curl returns, on this queue.
-            guard !timeoutKickQueued else { return }
-            timeoutKickQueued = true
-            let box = LoopBound(self)
-            queue.async {
-                box.value.timeoutKickQueued = false
-                box.value.drive(socket: tg_curl_socket_timeout(), events: 0)
+            curlDeadline = nil
+            guard !timeoutDue else { return }
+            timeoutDue = true
+            loop.atEndOfBatch { [self] in
+                timeoutDue = false
+                drive(socket: tg_curl_socket_timeout(), events: 0)
             }
-        } else if ms <= Int(Self.tickSeconds * 1000) {
-            shortTimerArmed = true
-            timer.schedule(deadline: .now() + .milliseconds(ms))
-        } else {
-            longTimeoutAt = DispatchTime.now().uptimeNanoseconds + UInt64(ms) * 1_000_000
+            return
         }
+        let at = DispatchTime.now().uptimeNanoseconds + UInt64(ms) * 1_000_000
+        curlDeadline = at
+        arm(at: at)
+    }
+
+    /// Arms the loop's timer for `at` unless it already fires earlier.
+    private func arm(at: UInt64) {
+        if let armed = timerAt, armed <= at { return }
+        timerAt = at
+        let now = DispatchTime.now().uptimeNanoseconds
+        loop.armExternalTimer(nanoseconds: at > now ? at - now : 1)
     }
 
     // MARK: sockets
 
     private func openSocket(_ address: UnsafeMutablePointer<curl_sockaddr>) -> curl_socket_t {
-        let fd = tg_socket_cloexec(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
-        if fd >= 0 { ownedSockets.insert(fd) }
-        return fd
+        tg_socket_cloexec(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
     }
 
     private func closeSocket(_ fd: Int32) {
-        ownedSockets.remove(fd)
-        if let watch = watches.removeValue(forKey: fd) {
-            watch.cancel { Glibc.close(fd) }
-        } else {
-            Glibc.close(fd)
-        }
+        if watched.remove(fd) != nil { loop.unwatchExternal(fd) }
+        Glibc.close(fd)
     }
 
     private func socketCallback(fd: Int32, what: Int32) {
         if what == CURL_POLL_REMOVE {
-            guard let watch = watches[fd] else { return }
-            if ownedSockets.contains(fd) {
-                // The connection may go back to curl's cache: keep its sources, just stop watching.
-                watch.want(read: false, write: false)
-            } else {
-                watches[fd] = nil
-                watch.cancel {}
-            }
+            if watched.remove(fd) != nil { loop.unwatchExternal(fd) }
             return
         }
-        let watch: SocketWatch
-        if let existing = watches[fd] {
-            watch = existing
-        } else {
-            watch = SocketWatch(fd: fd, queue: queue) { [unowned self] events in drive(socket: fd, events: events) }
-            watches[fd] = watch
-        }
-        watch.want(read: what == CURL_POLL_IN || what == CURL_POLL_INOUT,
-                   write: what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+        watched.insert(fd)
+        loop.watchExternal(fd, read: what == CURL_POLL_IN || what == CURL_POLL_INOUT,
+                           write: what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
     }
 }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Testing
 import TollgateCore
+import TollgateHTTP
 import TollgateTestSupport
 @testable import TollgateUpstream
 import TollgateWire
@@ -115,10 +116,11 @@ import TollgateWire
 
     /// Sends `request` through a fresh client on its own queue; the response status.
     func send(_ request: UpstreamRequest, signer: UpstreamClient.SigV4Signer, clock: Int? = nil) throws -> Int {
-        let queue = DispatchQueue(label: "bedrock-signing-test")
+        let loop = EventLoop(index: 0)
+        let queue = loop.queue
         let recorder = Recorder()
         let client = queue.sync {
-            let client = UpstreamClient(queue: queue)
+            let client = UpstreamClient(loop: loop)
             client.sigV4Signer = signer
             if let clock { client.sigV4Clock = { clock } }
             let transfer = client.makeTransfer(request, delegate: recorder)

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Testing
 import TollgateCore
+import TollgateHTTP
 import TollgateTestSupport
 import TollgateUpstream
 
@@ -280,13 +281,14 @@ func connectRefused(port: UInt16) -> Bool {
 
 /// An event loop for the test: a serial queue owning an UpstreamClient, touched only on it.
 final class Loop: @unchecked Sendable {
+    let loop = EventLoop(index: 0)
     let queue: DispatchQueue
     let client: UpstreamClient
 
     init() {
-        let queue = DispatchQueue(label: "test.upstream.loop")
-        self.queue = queue
-        client = queue.sync { UpstreamClient(queue: queue) }
+        let loop = self.loop
+        queue = loop.queue
+        client = loop.queue.sync { UpstreamClient(loop: loop) }
     }
 
     var activeTransfers: Int { queue.sync { client.activeTransfers } }

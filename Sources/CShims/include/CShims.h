@@ -44,6 +44,20 @@ int tg_set_nonblocking(int fd);
 ssize_t tg_send(int fd, const void *buf, size_t len);
 int tg_socket_cloexec(int domain, int type, int protocol);
 
+// MARK: epoll and timerfd (the packed epoll_event stays on the C side).
+/// A new epoll set (close-on-exec); -1 and errno on failure.
+int tg_epoll_create(void);
+/// EPOLL_CTL_ADD (op 1), DEL (2) or MOD (3) of `fd` with `events` and a 64-bit token.
+int tg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+/// epoll_wait copying up to `max` ready events into `tokens` and `masks`.
+int tg_epoll_wait(int epfd, uint64_t *tokens, uint32_t *masks, int max, int timeout_ms);
+/// A non-blocking, close-on-exec monotonic timerfd.
+int tg_timerfd_create(void);
+/// Arms a timerfd to fire once after `first_ns` and then every `interval_ns` (0: once); 0/0 disarms.
+int tg_timerfd_arm(int fd, uint64_t first_ns, uint64_t interval_ns);
+/// Reads (clears) a timerfd's expiry count.
+uint64_t tg_timerfd_drain(int fd);
+
 // MARK: sqlite.
 int tg_sqlite3_bind_text(sqlite3_stmt *stmt, int index, const char *text, int length);
 
