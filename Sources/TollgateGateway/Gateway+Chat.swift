@@ -5,31 +5,34 @@ import TollgateWire
 extension Gateway {
     /// POST /v1/chat/completions: checks the body, plans the candidates and starts an exchange.
     func startChat(_ request: HTTPRequest, _ response: any ResponseWriter) {
-        let json: JSONValue
+        // A scan checks the whole body and finds the fields needed here; nothing is parsed
+        // unless a translating protocol (or an estimate) asks for the JSON later.
+        let scan: JSONScan
         do {
-            json = try JSONValue.parse(request.body)
+            scan = try JSONScan.scan(request.body)
         } catch {
             return respondError(response, .invalidRequest("The request body is not valid JSON: \(error)."))
         }
-        guard case .object = json else {
+        guard scan.isObject else {
             return respondError(response, .invalidRequest("The request body must be a JSON object."))
         }
-        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+        let scanned = ChatRequestInput(rawBody: request.body, scan: scan, model: "", stream: false)
+        guard let model = scanned.member("model")?.stringValue, !model.isEmpty else {
             return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
         }
-        guard let messages = json["messages"], case .array = messages else {
+        guard let messages = scanned.memberRange("messages"), request.body[messages.lowerBound] == UInt8(ascii: "[") else {
             return respondError(response, .invalidRequest("The \"messages\" field is required and must be an array.",
                                                           param: "messages"), model: model)
         }
         var stream = false
-        if let value = json["stream"], !value.isNull {
+        if let value = scanned.member("stream"), !value.isNull {
             guard let flag = value.boolValue else {
                 return respondError(response, .invalidRequest("\"stream\" must be a boolean.", param: "stream"), model: model)
             }
             stream = flag
         }
         let snapshot = self.snapshot
-        let input = ChatRequestInput(json: json, rawBody: request.body, model: model, stream: stream)
+        let input = ChatRequestInput(rawBody: request.body, scan: scan, model: model, stream: stream)
         let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
         let candidates: [Candidate]
         switch snapshot.plan(model: model, pinned: pinned, needs: input.neededCapabilities) {

@@ -16,13 +16,14 @@ final class ChatAdapter: ExchangeAdapter {
 
     var route: String { input.model }
     var streamed: Bool { input.stream }
-    private var clientWantsUsage: Bool { input.json["stream_options"]?["include_usage"]?.boolValue ?? false }
+    private lazy var clientWantsUsage: Bool = input.member("stream_options")?["include_usage"]?.boolValue ?? false
+    private lazy var inputTokens: Int = input.estimatedInputTokens
 
     /// Estimated input plus the output cap at the model's prices.
     func worstCaseCost(_ c: Candidate) -> Double {
         guard c.info.priced, !c.info.isFree else { return 0 }
         let output = input.maxOutputTokens ?? c.info.maxOutputTokens ?? 4096
-        return c.info.cost(Usage(promptTokens: TokenEstimator.inputTokens(input.json), completionTokens: output))
+        return c.info.cost(Usage(promptTokens: inputTokens, completionTokens: output))
     }
 
     func request(for c: Candidate, requestID: String) throws(GatewayError) -> UpstreamRequest {
@@ -66,7 +67,7 @@ final class ChatAdapter: ExchangeAdapter {
     }
 
     func estimatedUsage(streamedTextBytes: Int, answer: ExchangeAnswer?) -> Usage {
-        var estimated = Usage(promptTokens: TokenEstimator.inputTokens(input.json))
+        var estimated = Usage(promptTokens: inputTokens)
         if let answer, let json = try? JSONValue.parse(answer.body) {
             estimated.completionTokens = TokenEstimator.outputTokens(completion: json)
         } else {
@@ -76,7 +77,7 @@ final class ChatAdapter: ExchangeAdapter {
     }
 
     func textBytes(ofChunk chunk: String) -> Int {
-        guard let json = try? JSONValue.parse(Array(chunk.utf8)) else { return 0 }
-        return TokenEstimator.outputBytes(chunk: json)
+        var chunk = chunk
+        return chunk.withUTF8 { TokenEstimator.outputBytes(rawChunk: UnsafeRawBufferPointer($0)) }
     }
 }

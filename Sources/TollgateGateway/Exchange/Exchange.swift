@@ -300,12 +300,12 @@ final class Exchange: AttemptDelegate {
     /// none — and never less than the estimate when the answer was cut short, since usage
     /// reported so far may be a running count that stops before the text the client received.
     private func settle(outcome: LedgerOutcome, status: Int, health: ProviderHealth.Outcome) -> Double {
-        let guess = adapter.estimatedUsage(streamedTextBytes: streamedTextBytes, answer: answer)
         var final: Usage
         var estimated = usageEstimated
         if let reported = usage {
             final = reported
             if outcome != .ok {
+                let guess = adapter.estimatedUsage(streamedTextBytes: streamedTextBytes, answer: answer)
                 if guess.completionTokens > final.completionTokens {
                     final.completionTokens = guess.completionTokens
                     estimated = true
@@ -316,7 +316,7 @@ final class Exchange: AttemptDelegate {
                 }
             }
         } else {
-            final = guess
+            final = adapter.estimatedUsage(streamedTextBytes: streamedTextBytes, answer: answer)
             estimated = true
         }
         let cost = candidate.map { $0.info.cost(final) } ?? 0

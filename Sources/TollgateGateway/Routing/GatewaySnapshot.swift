@@ -146,20 +146,30 @@ public final class GatewaySnapshot: Sendable {
 }
 
 extension ChatRequestInput {
-    /// Capabilities the request needs from a model.
+    /// Capabilities the request needs from a model (read from the scanned bytes where possible).
     public var neededCapabilities: Set<Capability> {
         var needs: Set<Capability> = []
-        if let tools = json["tools"]?.arrayValue, !tools.isEmpty { needs.insert(.tools) }
-        if json["response_format"]?["type"]?.stringValue == "json_schema" { needs.insert(.json_schema) }
-        let hasImage = (json["messages"]?.arrayValue ?? []).contains { message in
+        if let tools = member("tools")?.arrayValue, !tools.isEmpty { needs.insert(.tools) }
+        if member("response_format")?["type"]?.stringValue == "json_schema" { needs.insert(.json_schema) }
+        // `"image_url"` outside a string can only be a key or a type value: an image part.
+        if scan == nil ? (json["messages"]?.arrayValue ?? []).contains(where: { message in
             (message["content"]?.arrayValue ?? []).contains { $0["type"]?.stringValue == "image_url" }
+        }) : rawContains("\"image_url\"") {
+            needs.insert(.vision)
         }
-        if hasImage { needs.insert(.vision) }
         return needs
     }
 
     /// The output cap the client set, if any.
     public var maxOutputTokens: Int? {
-        json["max_completion_tokens"]?.intValue ?? json["max_tokens"]?.intValue
+        member("max_completion_tokens")?.intValue ?? member("max_tokens")?.intValue
+    }
+
+    /// Estimated input tokens, for budget reservations and estimated rows.
+    public var estimatedInputTokens: Int {
+        guard scan != nil else { return TokenEstimator.inputTokens(json) }
+        return rawBody.withUnsafeBytes { raw in
+            TokenEstimator.inputTokens(raw: raw, messages: memberRange("messages"), tools: memberRange("tools"))
+        }
     }
 }

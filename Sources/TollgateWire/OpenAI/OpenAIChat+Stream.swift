@@ -15,17 +15,30 @@ extension OpenAIChat {
         init(forwardUsageChunk: Bool) { self.forwardUsageChunk = forwardUsageChunk }
 
         func decode(_ event: SSEEvent) -> [StreamOutput] {
-            let data = event.data
+            var data = event.data
             if data == "[DONE]" { return [.done] }
-            guard let json = try? JSONValue.parse(data), case .object = json else { return [] }
-            if let error = json["error"], !error.isNull {
-                return [.error(OpenAIChat.error(from: json, status: 502, headers: HTTPHeaders()))]
+            // A scan checks the chunk and finds its members; only `usage` (and an error) is parsed.
+            return data.withUTF8 { utf8 -> [StreamOutput] in
+                let raw = UnsafeRawBufferPointer(utf8)
+                guard let scan = try? JSONScan.scan(raw), scan.isObject else { return [] }
+                if let error = scan.range(of: "error", in: raw), raw[error.lowerBound] != UInt8(ascii: "n") {
+                    let json = try? JSONValue.parse(raw)
+                    return [.error(OpenAIChat.error(from: json, status: 502, headers: HTTPHeaders()))]
+                }
+                var outputs: [StreamOutput] = []
+                let usageRange = scan.range(of: "usage", in: raw)
+                if let usageRange, let usage = Usage(openAI: try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[usageRange]))) {
+                    outputs.append(.usage(usage))
+                }
+                let choices = scan.range(of: "choices", in: raw)
+                let noChoices = choices.map { range in
+                    let inner = raw[range].filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+                    return inner.count == 2 || raw[range.lowerBound] == UInt8(ascii: "n")
+                } ?? true
+                let isUsageOnly = noChoices && usageRange != nil && raw[usageRange!.lowerBound] != UInt8(ascii: "n")
+                if !isUsageOnly || forwardUsageChunk { outputs.append(.chunk(event.data)) }
+                return outputs
             }
-            var outputs: [StreamOutput] = []
-            if let usage = Usage(openAI: json["usage"]) { outputs.append(.usage(usage)) }
-            let isUsageOnly = (json["choices"]?.arrayValue?.isEmpty ?? true) && json["usage"] != nil
-            if !isUsageOnly || forwardUsageChunk { outputs.append(.chunk(data)) }
-            return outputs
         }
     }
 }
