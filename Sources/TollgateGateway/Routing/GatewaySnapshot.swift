@@ -57,6 +57,11 @@ public final class GatewaySnapshot: Sendable {
     /// providers and candidates lacking a capability in `needs` are left out; when nothing
     /// remains the error says why.
     public func plan(model: String, pinned: String? = nil, needs: Set<Capability> = []) -> Result<[Candidate], GatewayError> {
+        // A model id reaches upstream URLs, response headers and logs: no control characters
+        // (each protocol encodes the rest where it puts the id in a path).
+        guard !PathSegment.hasControlCharacters(model) else {
+            return .failure(.invalidRequest("The model id must not contain control characters.", param: "model"))
+        }
         var targets: [(ResolvedProvider, String)] = []
         // Tiers: a route's targets and a provider's fallbacks are tried in their listed order
         // (a route with its own "balance" is one tier); bare ids go by provider priority.
