@@ -92,7 +92,7 @@ final class InProcessGateway: @unchecked Sendable {
     let loop = EventLoop(index: 0)
     let directory: URL
 
-    init(config json: String) throws {
+    init(config json: String, logger custom: Logger? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-inproc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = try Config.parse(Array(json.utf8))
@@ -100,6 +100,7 @@ final class InProcessGateway: @unchecked Sendable {
         ledger = try Ledger(path: directory.appendingPathComponent("ledger.sqlite").path)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        if let custom { logger = custom }
         gateway = Gateway(snapshot: GatewaySnapshot(config: config, providers: resolved.providers), ledger: ledger,
                           logger: logger)
         loop.startSweeping(interval: 0.05)

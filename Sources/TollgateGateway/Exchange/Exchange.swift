@@ -122,9 +122,11 @@ final class Exchange: AttemptDelegate {
         attempt.start(request, on: client, firstByteTimeout: snapshot.config.failover.firstByteTimeoutSeconds)
     }
 
-    /// Books a failed attempt and asks the engine what comes next.
-    private func attemptFailed(_ failure: UpstreamFailure) {
+    /// Books a failed attempt and asks the engine what comes next. Upstream text is redacted
+    /// here, before the client, the health, the summary or the log sees it.
+    private func attemptFailed(_ unredacted: UpstreamFailure) {
         guard let c = candidate, !finished else { return }
+        let failure = snapshot.redactor.redact(unredacted)
         release(FailoverPolicy.healthOutcome(for: failure))
         ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
         let decision = engine.failed(failure, gate: gate)
@@ -252,7 +254,7 @@ final class Exchange: AttemptDelegate {
         guard !finished else { return }
         finished = true
         attempt?.cancel()
-        let error = failure.error
+        let error = snapshot.redactor.redact(failure.error)
         let cost = settle(outcome: .upstreamError, status: error.status,
                           health: .failure(status: error.status, message: error.message, retryAfter: nil))
         commit { [self] in

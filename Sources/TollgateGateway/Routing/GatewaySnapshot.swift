@@ -21,6 +21,8 @@ public final class GatewaySnapshot: Sendable {
     /// Model ids each provider serves: its `models`, models the config adds for it, or else
     /// the catalog's models of its type.
     public let servedModels: [String: [String]]
+    /// Redacts every provider's secrets (and key-shaped tokens) from upstream messages.
+    public let redactor: SecretRedactor
 
     public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled) {
         self.config = config
@@ -38,6 +40,7 @@ public final class GatewaySnapshot: Sendable {
             served[p.name] = ids
         }
         servedModels = served
+        redactor = SecretRedactor(secrets: providers.flatMap(\.credentials.all))
     }
 
     public func provider(named name: String) -> ResolvedProvider? { providers.first { $0.name == name } }
