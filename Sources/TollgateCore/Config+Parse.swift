@@ -19,7 +19,7 @@ extension Config {
     ]
     static let failoverKeys: Set<String> = [
         "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
-        "retry_base_delay_seconds", "first_byte_timeout_seconds", "balance",
+        "retry_base_delay_seconds", "first_byte_timeout_seconds", "idle_timeout_seconds", "balance",
     ]
     static let modelKeys: Set<String> = [
         "context_window", "max_output_tokens", "capabilities", "input_usd_per_mtok", "output_usd_per_mtok",
@@ -31,7 +31,7 @@ extension Config {
     ]
     static let providerKeys: Set<String> = [
         "type", "base_url", "protocol", "auth", "api_key", "priority", "weight", "models", "headers",
-        "timeout_seconds", "connect_timeout_seconds",
+        "timeout_seconds", "connect_timeout_seconds", "idle_timeout_seconds",
         // type-specific
         "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
         "fallbacks", "retries", "budget", "stream_usage",
@@ -153,6 +153,8 @@ extension Config {
             failover.firstByteTimeoutSeconds = try f.seconds("first_byte_timeout_seconds",
                                                              path: "failover.first_byte_timeout_seconds")
                 ?? failover.firstByteTimeoutSeconds
+            failover.idleTimeoutSeconds = try f.seconds("idle_timeout_seconds", path: "failover.idle_timeout_seconds")
+                ?? failover.idleTimeoutSeconds
             if let mode = try f.string("balance", path: "failover.balance") {
                 guard let balance = BalanceMode(rawValue: mode) else {
                     throw ConfigError(key: "failover.balance", problem: BalanceMode.problem(mode))
@@ -265,6 +267,7 @@ extension Config {
         p.timeoutSeconds = try o.seconds("timeout_seconds", path: "\(path).timeout_seconds") ?? p.timeoutSeconds
         p.connectTimeoutSeconds = try o.seconds("connect_timeout_seconds", path: "\(path).connect_timeout_seconds")
             ?? p.connectTimeoutSeconds
+        p.idleTimeoutSeconds = try o.seconds("idle_timeout_seconds", path: "\(path).idle_timeout_seconds")
         return p
     }
 }

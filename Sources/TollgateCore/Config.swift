@@ -113,6 +113,8 @@ public struct ProviderConfig: Sendable {
     public var headers: [(String, String)]
     public var timeoutSeconds: Double
     public var connectTimeoutSeconds: Double
+    /// Longest silence of the upstream once its head arrived (`"idle_timeout_seconds"`); nil: the failover default.
+    public var idleTimeoutSeconds: Double?
     /// Where a `NAME/model` request goes when this provider fails (`"fallbacks"`).
     public var fallbacks: [ModelTarget] = []
     /// Extra attempts on this provider after a retryable failure, before the next candidate.
@@ -162,6 +164,9 @@ public struct FailoverSettings: Sendable, Equatable {
     public var retryBaseDelaySeconds: Double = 0.25
     /// An upstream that sends no response head within this long is abandoned for the next candidate.
     public var firstByteTimeoutSeconds: Double = 120
+    /// An upstream that sends no byte for this long after its head is abandoned: for the next
+    /// candidate before the client saw anything, else the stream ends with an error event.
+    public var idleTimeoutSeconds: Double = 60
     /// How candidates of equal priority share the load (`"balance"`; routes may set their own).
     public var balance: BalanceMode = .weighted
     public init() {}

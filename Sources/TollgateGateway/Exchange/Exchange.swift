@@ -119,7 +119,8 @@ final class Exchange: AttemptDelegate {
         streamedTextBytes = 0
         let attempt = Attempt(number: engine.attempts, loop: writer.loop, delegate: self)
         self.attempt = attempt
-        attempt.start(request, on: client, firstByteTimeout: snapshot.config.failover.firstByteTimeoutSeconds)
+        attempt.start(request, on: client, firstByteTimeout: snapshot.config.failover.firstByteTimeoutSeconds,
+                      idleTimeout: c.provider.idleTimeoutSeconds ?? snapshot.config.failover.idleTimeoutSeconds)
     }
 
     /// Books a failed attempt and asks the engine what comes next. Upstream text is redacted
@@ -177,6 +178,8 @@ final class Exchange: AttemptDelegate {
             }
             guard !finished else { return }
             switch result {
+            case .failure(let failure) where failure.kind == .timeout:
+                return endStream(failure: .cutMidStream(failure.error.message))
             case .failure(let failure):
                 let detail = failure.error.message.replacingOccurrences(of: "The upstream connection failed: ", with: "")
                 return endStream(failure: .cutMidStream("The upstream connection failed mid-stream: \(detail)"))

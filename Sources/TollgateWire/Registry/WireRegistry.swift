@@ -121,6 +121,7 @@ public enum WireRegistry {
             disabledReason: auth.missingCredential(credentials))
         provider.streamUsage = p.streamUsage ?? type.streamUsage
         provider.retries = p.retries
+        provider.idleTimeoutSeconds = p.idleTimeoutSeconds
         return provider
     }
 
