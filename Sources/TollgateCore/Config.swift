@@ -18,6 +18,8 @@ public struct Config: Sendable {
     public var routeBalance: [String: BalanceMode] = [:]
     /// How long a stopping daemon lets requests in flight finish (`"shutdown_grace_seconds"`).
     public var shutdownGraceSeconds: Double = 30
+    /// The key `/admin/*` requires (`"admin_key"`, a secret reference); nil: loopback clients only.
+    public var adminKey: SecretReference?
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
     public func route(_ alias: String) -> [ModelTarget]? { routes.first { $0.alias == alias }?.targets }
@@ -53,6 +55,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var headerTimeoutSeconds: Double = 10
     public var bodyTimeoutSeconds: Double = 30
     public var idleTimeoutSeconds: Double = 75
+    /// Host names (`Host:` header, without or with a port) accepted besides the loopback names
+    /// and the listen address (`"allowed_hosts"`); `*` accepts any.
+    public var allowedHosts: [String] = []
+    /// Browser origins (`https://app.example`) allowed to call tollgate cross-origin (`"cors_origins"`); `*` allows any.
+    public var corsOrigins: [String] = []
     public init() {}
 }
 

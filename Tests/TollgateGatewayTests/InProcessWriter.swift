@@ -113,15 +113,18 @@ final class InProcessGateway: @unchecked Sendable {
     }
 
     /// Hands one request to the gateway on the loop's queue and returns its writer.
+    /// `peer` is the client's address (loopback unless a test says otherwise).
     func send(_ method: String, _ path: String, body: String = "", headers: [(String, String)] = [],
-              prepare: ((RecordingWriter) -> Void)? = nil) -> RecordingWriter {
+              peer: String? = "127.0.0.1", prepare: ((RecordingWriter) -> Void)? = nil) -> RecordingWriter {
         var h = HTTPHeaders()
         for (name, value) in headers { h.add(name, value) }
-        let request = HTTPRequest(method: method, target: path, headers: h, body: Array(body.utf8))
+        var request = HTTPRequest(method: method, target: path, headers: h, body: Array(body.utf8))
+        request.peer = peer
+        let sent = request
         let writer = RecordingWriter(request: request, loop: loop)
         prepare?(writer)
         let box = LoopBound((gateway, writer))
-        loop.queue.async { box.value.0.handle(request, box.value.1) }
+        loop.queue.async { box.value.0.handle(sent, box.value.1) }
         return writer
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import TollgateCore
 import TollgateWire
 
@@ -23,8 +24,12 @@ public final class GatewaySnapshot: Sendable {
     public let servedModels: [String: [String]]
     /// Redacts every provider's secrets (and key-shaped tokens) from upstream messages.
     public let redactor: SecretRedactor
+    /// The admin key read from `admin_key`, or why it could not be read (then `/admin/*` refuses everyone).
+    public let adminKey: Result<String, ConfigError>?
 
-    public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled) {
+    /// `environment` resolves an `env:` admin key.
+    public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.config = config
         self.providers = providers
         self.catalog = catalog
@@ -40,7 +45,10 @@ public final class GatewaySnapshot: Sendable {
             served[p.name] = ids
         }
         servedModels = served
-        redactor = SecretRedactor(secrets: providers.flatMap(\.credentials.all))
+        adminKey = config.adminKey.map { $0.resolve(environment: environment) }
+        var secrets = providers.flatMap(\.credentials.all)
+        if case .success(let key)? = adminKey { secrets.append(key) }
+        redactor = SecretRedactor(secrets: secrets)
     }
 
     public func provider(named name: String) -> ResolvedProvider? { providers.first { $0.name == name } }

@@ -44,7 +44,7 @@ public enum PathSegment {
     }
 
     /// `value` with control characters shown as `?`, for an error message.
-    static func printable(_ value: String) -> String {
+    public static func printable(_ value: String) -> String {
         String(decoding: value.utf8.prefix(200).map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
     }
 
