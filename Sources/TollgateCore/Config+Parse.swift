@@ -16,10 +16,11 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 extension Config {
     static let topLevelKeys: Set<String> = [
         "listen", "ledger", "log_level", "server", "providers", "routes", "models", "failover", "shutdown_grace_seconds",
+        "admin_key",
     ]
     static let failoverKeys: Set<String> = [
         "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
-        "retry_base_delay_seconds", "first_byte_timeout_seconds", "balance",
+        "retry_base_delay_seconds", "first_byte_timeout_seconds", "idle_timeout_seconds", "balance",
     ]
     static let modelKeys: Set<String> = [
         "context_window", "max_output_tokens", "capabilities", "input_usd_per_mtok", "output_usd_per_mtok",
@@ -27,11 +28,11 @@ extension Config {
     ]
     static let serverKeys: Set<String> = [
         "loops", "max_body_bytes", "max_header_bytes", "max_connections",
-        "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
+        "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds", "allowed_hosts", "cors_origins",
     ]
     static let providerKeys: Set<String> = [
         "type", "base_url", "protocol", "auth", "api_key", "priority", "weight", "models", "headers",
-        "timeout_seconds", "connect_timeout_seconds",
+        "timeout_seconds", "connect_timeout_seconds", "idle_timeout_seconds",
         // type-specific
         "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
         "fallbacks", "retries", "budget", "stream_usage",
@@ -78,6 +79,11 @@ extension Config {
                 ?? server.bodyTimeoutSeconds
             server.idleTimeoutSeconds = try s.seconds("idle_timeout_seconds", path: "server.idle_timeout_seconds")
                 ?? server.idleTimeoutSeconds
+            server.allowedHosts = try s.strings("allowed_hosts", path: "server.allowed_hosts")?.map { $0.lowercased() } ?? []
+            server.corsOrigins = try s.strings("cors_origins", path: "server.cors_origins")?.map { $0.lowercased() } ?? []
+            for origin in server.corsOrigins where origin != "*" && !origin.hasPrefix("http://") && !origin.hasPrefix("https://") {
+                throw ConfigError(key: "server.cors_origins", problem: "\"\(origin)\" is not an origin (scheme://host[:port])")
+            }
         }
 
         var providers: [ProviderConfig] = []
@@ -153,6 +159,8 @@ extension Config {
             failover.firstByteTimeoutSeconds = try f.seconds("first_byte_timeout_seconds",
                                                              path: "failover.first_byte_timeout_seconds")
                 ?? failover.firstByteTimeoutSeconds
+            failover.idleTimeoutSeconds = try f.seconds("idle_timeout_seconds", path: "failover.idle_timeout_seconds")
+                ?? failover.idleTimeoutSeconds
             if let mode = try f.string("balance", path: "failover.balance") {
                 guard let balance = BalanceMode(rawValue: mode) else {
                     throw ConfigError(key: "failover.balance", problem: BalanceMode.problem(mode))
@@ -188,6 +196,10 @@ extension Config {
         config.failover = failover
         config.routeBalance = routeBalance
         config.modelOverrides = overrides
+        if let key = try root.string("admin_key", path: "admin_key") {
+            guard !key.isEmpty else { throw ConfigError(key: "admin_key", problem: "must not be empty") }
+            config.adminKey = SecretReference(key)
+        }
         if let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") {
             config.shutdownGraceSeconds = grace
         }
@@ -265,6 +277,7 @@ extension Config {
         p.timeoutSeconds = try o.seconds("timeout_seconds", path: "\(path).timeout_seconds") ?? p.timeoutSeconds
         p.connectTimeoutSeconds = try o.seconds("connect_timeout_seconds", path: "\(path).connect_timeout_seconds")
             ?? p.connectTimeoutSeconds
+        p.idleTimeoutSeconds = try o.seconds("idle_timeout_seconds", path: "\(path).idle_timeout_seconds")
         return p
     }
 }
@@ -350,6 +363,14 @@ extension JSONObject {
         guard let v = self[key] else { return nil }
         guard case .string(let s) = v else { throw ConfigError(key: path, problem: "must be a string, got \(v.typeName)") }
         return s
+    }
+
+    func strings(_ key: String, path: String) throws(ConfigError) -> [String]? {
+        guard let v = self[key] else { return nil }
+        guard let list = v.arrayValue, let strings = Optional(list.compactMap(\.stringValue)), strings.count == list.count else {
+            throw ConfigError(key: path, problem: "must be a list of strings")
+        }
+        return strings
     }
 
     func int(_ key: String, path: String, min: Int = Int.min, max: Int = Int.max) throws(ConfigError) -> Int? {

@@ -18,6 +18,8 @@ public struct Config: Sendable {
     public var routeBalance: [String: BalanceMode] = [:]
     /// How long a stopping daemon lets requests in flight finish (`"shutdown_grace_seconds"`).
     public var shutdownGraceSeconds: Double = 30
+    /// The key `/admin/*` requires (`"admin_key"`, a secret reference); nil: loopback clients only.
+    public var adminKey: SecretReference?
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
     public func route(_ alias: String) -> [ModelTarget]? { routes.first { $0.alias == alias }?.targets }
@@ -53,6 +55,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var headerTimeoutSeconds: Double = 10
     public var bodyTimeoutSeconds: Double = 30
     public var idleTimeoutSeconds: Double = 75
+    /// Host names (`Host:` header, without or with a port) accepted besides the loopback names
+    /// and the listen address (`"allowed_hosts"`); `*` accepts any.
+    public var allowedHosts: [String] = []
+    /// Browser origins (`https://app.example`) allowed to call tollgate cross-origin (`"cors_origins"`); `*` allows any.
+    public var corsOrigins: [String] = []
     public init() {}
 }
 
@@ -113,6 +120,8 @@ public struct ProviderConfig: Sendable {
     public var headers: [(String, String)]
     public var timeoutSeconds: Double
     public var connectTimeoutSeconds: Double
+    /// Longest silence of the upstream once its head arrived (`"idle_timeout_seconds"`); nil: the failover default.
+    public var idleTimeoutSeconds: Double?
     /// Where a `NAME/model` request goes when this provider fails (`"fallbacks"`).
     public var fallbacks: [ModelTarget] = []
     /// Extra attempts on this provider after a retryable failure, before the next candidate.
@@ -162,6 +171,9 @@ public struct FailoverSettings: Sendable, Equatable {
     public var retryBaseDelaySeconds: Double = 0.25
     /// An upstream that sends no response head within this long is abandoned for the next candidate.
     public var firstByteTimeoutSeconds: Double = 120
+    /// An upstream that sends no byte for this long after its head is abandoned: for the next
+    /// candidate before the client saw anything, else the stream ends with an error event.
+    public var idleTimeoutSeconds: Double = 60
     /// How candidates of equal priority share the load (`"balance"`; routes may set their own).
     public var balance: BalanceMode = .weighted
     public init() {}

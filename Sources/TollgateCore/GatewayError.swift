@@ -83,6 +83,10 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
     public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> GatewayError {
         GatewayError(status: 400, type: "invalid_request_error", code: code, param: param, message: message)
     }
+    /// 403 `permission_error`: the request is refused whoever sends it (origin, admin access).
+    public static func forbidden(_ message: String, code: String? = nil) -> GatewayError {
+        GatewayError(status: 403, type: "permission_error", code: code, message: message)
+    }
     public static func notFound(_ message: String, code: String? = nil) -> GatewayError {
         GatewayError(status: 404, type: "invalid_request_error", code: code, message: message)
     }

@@ -55,7 +55,10 @@ public final class Gateway: HTTPHandler, Sendable {
         return client
     }
 
-    public func handle(_ request: HTTPRequest, _ response: any ResponseWriter) {
+    public func handle(_ request: HTTPRequest, _ writer: any ResponseWriter) {
+        let snapshot = self.snapshot
+        // Host, origin and admin checks come before routing (Gateway+Access.swift).
+        guard let response = admit(request, writer, snapshot: snapshot) else { return }
         let path = request.path
         switch path {
         case "/v1/chat/completions", "/chat/completions":

@@ -27,6 +27,8 @@ final class Connection {
     private(set) var closed = false
     private var deadline: UInt64 = 0
     private var deadlineKind: DeadlineKind = .none
+    /// The client's address, read once at accept time and given to each request.
+    private let peer: String?
     /// Pipelined requests parsed ahead of the one being answered before reading pauses.
     static let maxQueued = 32
 
@@ -41,6 +43,7 @@ final class Connection {
         self.fd = fd
         self.loop = loop
         self.server = server
+        peer = Socket.peerAddress(fd)
         parser = HTTPParser(maxHeaderBytes: server.settings.maxHeaderBytes, maxBodyBytes: server.settings.maxBodyBytes)
     }
 
@@ -85,7 +88,8 @@ final class Connection {
     private func parseAvailable() {
         while !stopParsing {
             do {
-                guard let request = try parser.next() else { break }
+                guard var request = try parser.next() else { break }
+                request.peer = peer
                 pending.append(.request(request))
             } catch {
                 pending.append(.error(error.gatewayError))

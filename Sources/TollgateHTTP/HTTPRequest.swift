@@ -8,6 +8,8 @@ public struct HTTPRequest: Sendable {
     public var version: HTTPVersion
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// The client's numeric address (`127.0.0.1`, `::1`), set by the connection; nil when unknown.
+    public var peer: String?
 
     public init(method: String, target: String, version: HTTPVersion = .http11, headers: HTTPHeaders = HTTPHeaders(),
                 body: [UInt8] = []) {
@@ -16,6 +18,13 @@ public struct HTTPRequest: Sendable {
         self.version = version
         self.headers = headers
         self.body = body
+    }
+
+    /// The client connected from a loopback address (127.0.0.0/8, `::1`, or either mapped to IPv6).
+    public var isLoopbackPeer: Bool {
+        guard var address = peer?.lowercased() else { return false }
+        if address.hasPrefix("::ffff:") { address.removeFirst(7) }
+        return address == "::1" || address.hasPrefix("127.")
     }
 
     /// The target without its query string.

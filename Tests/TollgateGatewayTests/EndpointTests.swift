@@ -15,9 +15,9 @@ import TollgateTestSupport
     @Test func healthAndModels() throws {
         let gate = try GatewayHarness(config: Self.config)
         let client = try gate.client()
-        try client.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         #expect(try client.readResponse().status == 200)
-        try client.send("GET /v1/models HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let models = try client.readResponse()
         #expect(models.json?["object"] as? String == "list")
         let ids = (models.json?["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
@@ -46,13 +46,13 @@ import TollgateTestSupport
     @Test func wrongMethodAndUnknownPath() throws {
         let gate = try GatewayHarness(config: Self.config)
         let client = try gate.client()
-        try client.send("GET /v1/chat/completions HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("GET /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let wrong = try client.readResponse()
         #expect(wrong.status == 405)
         #expect(wrong.header("Allow") == "POST")
-        try client.send("DELETE /v1/models HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("DELETE /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n")
         #expect(try client.readResponse().status == 405)
-        try client.send("GET /v2/whatever HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("GET /v2/whatever HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let unknown = try client.readResponse()
         #expect(unknown.status == 404)
         #expect(unknown.errorType == "invalid_request_error")

@@ -285,7 +285,7 @@ enum Upstreams {
 
     func adminProviders(_ gate: GatewayHarness) throws -> [String: [String: Any]] {
         let client = try gate.client()
-        try client.send("GET /admin/providers HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("GET /admin/providers HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let list = try client.readResponse().json?["data"] as? [[String: Any]] ?? []
         return Dictionary(uniqueKeysWithValues: list.compactMap { item in (item["name"] as? String).map { ($0, item) } })
     }

@@ -92,7 +92,7 @@ final class InProcessGateway: @unchecked Sendable {
     let loop = EventLoop(index: 0)
     let directory: URL
 
-    init(config json: String) throws {
+    init(config json: String, logger custom: Logger? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-inproc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = try Config.parse(Array(json.utf8))
@@ -100,6 +100,7 @@ final class InProcessGateway: @unchecked Sendable {
         ledger = try Ledger(path: directory.appendingPathComponent("ledger.sqlite").path)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        if let custom { logger = custom }
         gateway = Gateway(snapshot: GatewaySnapshot(config: config, providers: resolved.providers), ledger: ledger,
                           logger: logger)
         loop.startSweeping(interval: 0.05)
@@ -112,15 +113,18 @@ final class InProcessGateway: @unchecked Sendable {
     }
 
     /// Hands one request to the gateway on the loop's queue and returns its writer.
+    /// `peer` is the client's address (loopback unless a test says otherwise).
     func send(_ method: String, _ path: String, body: String = "", headers: [(String, String)] = [],
-              prepare: ((RecordingWriter) -> Void)? = nil) -> RecordingWriter {
+              peer: String? = "127.0.0.1", prepare: ((RecordingWriter) -> Void)? = nil) -> RecordingWriter {
         var h = HTTPHeaders()
         for (name, value) in headers { h.add(name, value) }
-        let request = HTTPRequest(method: method, target: path, headers: h, body: Array(body.utf8))
+        var request = HTTPRequest(method: method, target: path, headers: h, body: Array(body.utf8))
+        request.peer = peer
+        let sent = request
         let writer = RecordingWriter(request: request, loop: loop)
         prepare?(writer)
         let box = LoopBound((gateway, writer))
-        loop.queue.async { box.value.0.handle(request, box.value.1) }
+        loop.queue.async { box.value.0.handle(sent, box.value.1) }
         return writer
     }
 }

@@ -135,7 +135,7 @@ let expectedCost = 0.0057
         #expect(refused.errorMessage?.contains("daily") == true)
         #expect(upstream.requests.count == 2)
         let client = try second.client()
-        try client.send("GET /admin/spend HTTP/1.1\r\nHost: a\r\n\r\n")
+        try client.send("GET /admin/spend HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let spend = try client.readResponse()
         let providers = try #require(spend.json?["providers"] as? [[String: Any]])
         let up = try #require(providers.first { $0["provider"] as? String == "up" })

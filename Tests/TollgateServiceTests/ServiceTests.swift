@@ -36,7 +36,7 @@ import TollgateTestSupport
         #expect(daemon.log.contains("listening on 127.0.0.1:\(passed.port) (sockets passed by systemd)"))
 
         let models = try RawClient(port: passed.port)
-        try models.send("GET /v1/models HTTP/1.1\r\nHost: t\r\n\r\n")
+        try models.send("GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let list = try models.readResponse()
         #expect(list.status == 200)
         #expect(list.text.contains("\"model-a\""))
@@ -243,7 +243,7 @@ import TollgateTestSupport
     /// `GET /v1/models` ids, in order.
     private func modelIDs(port: UInt16) throws -> [String] {
         let client = try RawClient(port: port)
-        try client.send("GET /v1/models HTTP/1.1\r\nHost: t\r\n\r\n")
+        try client.send("GET /v1/models HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let response = try client.readResponse()
         let data = response.json?["data"] as? [[String: Any]] ?? []
         return data.compactMap { $0["id"] as? String }

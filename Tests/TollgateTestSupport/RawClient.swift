@@ -170,7 +170,7 @@ public struct TestError: Error, CustomStringConvertible {
 
 /// A POST request with a JSON body, as bytes.
 public func postRequest(_ path: String, json: String, extraHeaders: String = "") -> String {
-    "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\(extraHeaders)\r\n\(json)"
+    "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\(extraHeaders)\r\n\(json)"
 }
 
 /// SSE `data:` payloads of a body, in order.

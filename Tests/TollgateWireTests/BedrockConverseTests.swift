@@ -44,12 +44,12 @@ func bedrockProvider(apiKey: String? = nil, accessKeyID: String? = "AKIDEXAMPLE"
         #expect(try canonical(upstream.body) == canonical(["messages": [["role": "user", "content": [["text": "hi"]]]]]))
     }
 
-    @Test func modelIDIsOnePercentEncodedSegment() {
+    @Test func modelIDIsOnePercentEncodedSegment() throws {
         let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0"
         // Same as botocore's percent_encode (safe "-._~").
-        #expect(Bedrock.modelPath(arn, "converse")
+        #expect(try Bedrock.modelPath(arn, "converse")
             == "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse")
-        #expect(Bedrock.modelPath("amazon.nova-pro-v1:0", "invoke") == "/model/amazon.nova-pro-v1%3A0/invoke")
+        #expect(try Bedrock.modelPath("amazon.nova-pro-v1:0", "invoke") == "/model/amazon.nova-pro-v1%3A0/invoke")
     }
 
     static let toolChoices: [(JSONValue, JSONValue?)] = [

@@ -14,13 +14,18 @@ protocol AttemptDelegate: AnyObject {
 }
 
 /// One upstream transfer of an exchange: the head, the body (whole or relayed as it comes),
-/// the first-byte deadline and the timings for the ledger. Lives on its loop's queue.
+/// the first-byte and idle deadlines and the timings for the ledger. Lives on its loop's queue.
 final class Attempt: UpstreamTransferDelegate {
     let loop: EventLoop
     let number: Int
     weak var delegate: (any AttemptDelegate)?
     private var transfer: UpstreamTransfer?
     private var firstByteDeadline: Int?
+    /// The one scheduled idle check (it re-schedules itself while bytes keep coming).
+    private var idleCheck: Int?
+    private var idleTimeout: Double = 60
+    /// Monotonic nanoseconds of the last byte (or head) from the upstream, or of a resume.
+    private var lastByteAt: UInt64 = 0
     private(set) var status = 0
     private(set) var headers = HTTPHeaders()
     private var relaying = false
@@ -40,7 +45,9 @@ final class Attempt: UpstreamTransferDelegate {
     }
 
     /// Starts the transfer; its events may arrive before this returns (curl is driven inline).
-    func start(_ request: UpstreamRequest, on client: UpstreamClient, firstByteTimeout: Double) {
+    /// After the head, an upstream silent for `idleTimeout` seconds fails the attempt with `.timeout`.
+    func start(_ request: UpstreamRequest, on client: UpstreamClient, firstByteTimeout: Double, idleTimeout: Double = 60) {
+        self.idleTimeout = idleTimeout
         let box = LoopBound(self)
         firstByteDeadline = loop.schedule(after: firstByteTimeout) {
             let attempt = box.value
@@ -70,7 +77,11 @@ final class Attempt: UpstreamTransferDelegate {
 
     /// Back-pressure: stop and restart reading the upstream.
     func pause() { transfer?.pause() }
-    func resume() { transfer?.resume() }
+    func resume() {
+        // Time spent paused for a slow client is not the upstream's silence.
+        lastByteAt = DispatchTime.now().uptimeNanoseconds
+        transfer?.resume()
+    }
     var isPaused: Bool { transfer?.isPaused ?? false }
 
     /// Milliseconds from the start to the head, and to now.
@@ -81,6 +92,27 @@ final class Attempt: UpstreamTransferDelegate {
         done = true
         if let id = firstByteDeadline { loop.cancelScheduled(id) }
         firstByteDeadline = nil
+        if let id = idleCheck { loop.cancelScheduled(id) }
+        idleCheck = nil
+    }
+
+    /// Schedules the idle check `after` seconds. When it runs it fails the attempt if nothing
+    /// came for `idleTimeout`, else schedules itself for the rest: one timer per attempt, not
+    /// one per body piece.
+    private func scheduleIdleCheck(after seconds: Double) {
+        let box = LoopBound(self)
+        idleCheck = loop.schedule(after: seconds) {
+            let attempt = box.value
+            attempt.idleCheck = nil
+            guard !attempt.done else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if attempt.isPaused { attempt.lastByteAt = now }
+            let silent = Double(now - attempt.lastByteAt) / 1e9
+            if silent >= attempt.idleTimeout * 0.999 {
+                return attempt.fail(.timedOut("The upstream sent nothing for \(attempt.idleTimeout) s after it started answering."))
+            }
+            attempt.scheduleIdleCheck(after: attempt.idleTimeout - silent)
+        }
     }
 
     private func fail(_ failure: UpstreamFailure) {
@@ -98,6 +130,8 @@ final class Attempt: UpstreamTransferDelegate {
         if let id = firstByteDeadline { loop.cancelScheduled(id) }
         firstByteDeadline = nil
         headAt = DispatchTime.now().uptimeNanoseconds
+        lastByteAt = headAt
+        if idleTimeout > 0 { scheduleIdleCheck(after: idleTimeout) }
         self.status = status
         self.headers = headers
         relaying = delegate?.attempt(self, didReceiveHead: status, headers: headers) ?? false
@@ -105,6 +139,7 @@ final class Attempt: UpstreamTransferDelegate {
 
     func transferDidReceive(_ transfer: UpstreamTransfer, bytes: UnsafeRawBufferPointer) {
         guard transfer === self.transfer, !done else { return }
+        lastByteAt = DispatchTime.now().uptimeNanoseconds
         if relaying {
             delegate?.attempt(self, didReceive: bytes)
             return

@@ -119,12 +119,15 @@ final class Exchange: AttemptDelegate {
         streamedTextBytes = 0
         let attempt = Attempt(number: engine.attempts, loop: writer.loop, delegate: self)
         self.attempt = attempt
-        attempt.start(request, on: client, firstByteTimeout: snapshot.config.failover.firstByteTimeoutSeconds)
+        attempt.start(request, on: client, firstByteTimeout: snapshot.config.failover.firstByteTimeoutSeconds,
+                      idleTimeout: c.provider.idleTimeoutSeconds ?? snapshot.config.failover.idleTimeoutSeconds)
     }
 
-    /// Books a failed attempt and asks the engine what comes next.
-    private func attemptFailed(_ failure: UpstreamFailure) {
+    /// Books a failed attempt and asks the engine what comes next. Upstream text is redacted
+    /// here, before the client, the health, the summary or the log sees it.
+    private func attemptFailed(_ unredacted: UpstreamFailure) {
         guard let c = candidate, !finished else { return }
+        let failure = snapshot.redactor.redact(unredacted)
         release(FailoverPolicy.healthOutcome(for: failure))
         ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
         let decision = engine.failed(failure, gate: gate)
@@ -175,6 +178,8 @@ final class Exchange: AttemptDelegate {
             }
             guard !finished else { return }
             switch result {
+            case .failure(let failure) where failure.kind == .timeout:
+                return endStream(failure: .cutMidStream(failure.error.message))
             case .failure(let failure):
                 let detail = failure.error.message.replacingOccurrences(of: "The upstream connection failed: ", with: "")
                 return endStream(failure: .cutMidStream("The upstream connection failed mid-stream: \(detail)"))
@@ -252,7 +257,7 @@ final class Exchange: AttemptDelegate {
         guard !finished else { return }
         finished = true
         attempt?.cancel()
-        let error = failure.error
+        let error = snapshot.redactor.redact(failure.error)
         let cost = settle(outcome: .upstreamError, status: error.status,
                           health: .failure(status: error.status, message: error.message, retryAfter: nil))
         commit { [self] in

@@ -1,3 +1,4 @@
+import Foundation
 import TollgateCore
 import TollgateWire
 
@@ -21,8 +22,14 @@ public final class GatewaySnapshot: Sendable {
     /// Model ids each provider serves: its `models`, models the config adds for it, or else
     /// the catalog's models of its type.
     public let servedModels: [String: [String]]
+    /// Redacts every provider's secrets (and key-shaped tokens) from upstream messages.
+    public let redactor: SecretRedactor
+    /// The admin key read from `admin_key`, or why it could not be read (then `/admin/*` refuses everyone).
+    public let adminKey: Result<String, ConfigError>?
 
-    public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled) {
+    /// `environment` resolves an `env:` admin key.
+    public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.config = config
         self.providers = providers
         self.catalog = catalog
@@ -38,6 +45,10 @@ public final class GatewaySnapshot: Sendable {
             served[p.name] = ids
         }
         servedModels = served
+        adminKey = config.adminKey.map { $0.resolve(environment: environment) }
+        var secrets = providers.flatMap(\.credentials.all)
+        if case .success(let key)? = adminKey { secrets.append(key) }
+        redactor = SecretRedactor(secrets: secrets)
     }
 
     public func provider(named name: String) -> ResolvedProvider? { providers.first { $0.name == name } }
@@ -57,6 +68,11 @@ public final class GatewaySnapshot: Sendable {
     /// providers and candidates lacking a capability in `needs` are left out; when nothing
     /// remains the error says why.
     public func plan(model: String, pinned: String? = nil, needs: Set<Capability> = []) -> Result<[Candidate], GatewayError> {
+        // A model id reaches upstream URLs, response headers and logs: no control characters
+        // (each protocol encodes the rest where it puts the id in a path).
+        guard !PathSegment.hasControlCharacters(model) else {
+            return .failure(.invalidRequest("The model id must not contain control characters.", param: "model"))
+        }
         var targets: [(ResolvedProvider, String)] = []
         // Tiers: a route's targets and a provider's fallbacks are tried in their listed order
         // (a route with its own "balance" is one tier); bare ids go by provider priority.

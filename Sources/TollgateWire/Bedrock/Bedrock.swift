@@ -7,28 +7,10 @@ public enum Bedrock {
     // MARK: paths
 
     /// `/model/{modelId}/{operation}` with the model id percent-encoded as one path segment, as
-    /// the AWS SDKs do: only `A-Z a-z 0-9 - . _ ~` stay literal, so `:` becomes `%3A` and the `/`
-    /// of an ARN becomes `%2F`.
-    public static func modelPath(_ modelID: String, _ operation: String) -> String {
-        "/model/" + percentEncode(modelID) + "/" + operation
-    }
-
-    /// RFC 3986 percent-encoding of everything but the unreserved characters.
-    public static func percentEncode(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "~"):
-                out.append(byte)
-            default:
-                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+    /// the AWS SDKs do (`PathSegment`): `:` becomes `%3A` and the `/` of an ARN `%2F`. An id
+    /// that cannot be one segment (empty, `..`, control characters) is refused with a 400.
+    public static func modelPath(_ modelID: String, _ operation: String) throws(GatewayError) -> String {
+        "/model/" + (try PathSegment.encode(modelID)) + "/" + operation
     }
 
     // MARK: answers

@@ -32,7 +32,7 @@ extension BedrockConverse {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
         headers.add("Accept", context.stream ? "application/vnd.amazon.eventstream" : "application/json")
-        let path = Bedrock.modelPath(context.upstreamModel, context.stream ? "converse-stream" : "converse")
+        let path = try Bedrock.modelPath(context.upstreamModel, context.stream ? "converse-stream" : "converse")
         return UpstreamRequest(url: context.endpoint.url(path: path), headers: headers, body: JSONValue.object(body).serialized())
     }
 

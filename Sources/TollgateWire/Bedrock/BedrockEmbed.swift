@@ -70,7 +70,7 @@ public struct BedrockEmbed: EmbeddingProtocol {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
         headers.add("Accept", "application/json")
-        return UpstreamRequest(url: endpoint.url(path: Bedrock.modelPath(upstreamModel, "invoke")), headers: headers,
+        return UpstreamRequest(url: endpoint.url(path: try Bedrock.modelPath(upstreamModel, "invoke")), headers: headers,
                                body: JSONValue.object(body).serialized())
     }
 

@@ -13,16 +13,26 @@ public enum Gemini {
     /// (history written by another model or by hand); Gemini 3 refuses such a part without one.
     static let skipSignatureValidation = "skip_thought_signature_validator"
 
-    /// `/v1beta/models/{model}:{method}`. A model id that already names its collection
-    /// (`models/x`, `tunedModels/x`) is used as it is.
-    static func path(model: String, method: String) -> String {
-        let resource = model.contains("/") ? model : "models/" + model
-        return apiVersion + "/" + resource + ":" + method
+    /// `/v1beta/models/{model}:{method}`. A model id that names its collection (`models/x`,
+    /// `tunedModels/x`) keeps it; the rest of the id is percent-encoded as one path segment
+    /// (`PathSegment`), so `/`, `..`, `?`, `#` or `:` in it cannot reach another path, query or method.
+    static func path(model: String, method: String) throws(GatewayError) -> String {
+        let (collection, name) = split(model)
+        return apiVersion + "/" + collection + "/" + (try PathSegment.encode(name)) + ":" + method
     }
 
     /// `models/{model}`, the form request bodies name a model in.
     static func resourceName(model: String) -> String {
-        model.contains("/") ? model : "models/" + model
+        let (collection, name) = split(model)
+        return collection + "/" + name
+    }
+
+    /// The collection a model id names (`models` unless it starts with `models/` or `tunedModels/`) and the rest.
+    static func split(_ model: String) -> (collection: String, name: String) {
+        for collection in ["models", "tunedModels"] where model.hasPrefix(collection + "/") {
+            return (collection, String(model.dropFirst(collection.count + 1)))
+        }
+        return ("models", model)
     }
 
     /// True for models that reject a replayed `functionCall` without a thought signature:

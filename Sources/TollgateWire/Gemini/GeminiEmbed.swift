@@ -20,7 +20,7 @@ public struct GeminiEmbed: EmbeddingProtocol {
         }
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
-        return UpstreamRequest(url: endpoint.url(path: Gemini.path(model: upstreamModel, method: "batchEmbedContents")),
+        return UpstreamRequest(url: endpoint.url(path: try Gemini.path(model: upstreamModel, method: "batchEmbedContents")),
                                headers: headers, body: JSONValue.object(JSONObject([("requests", .array(requests))])).serialized())
     }
 

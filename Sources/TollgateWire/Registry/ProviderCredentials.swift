@@ -20,6 +20,9 @@ public struct ProviderCredentials: Sendable {
     /// Config keys that hold secrets.
     public static let fieldNames = ["api_key", "access_key_id", "secret_access_key", "session_token"]
 
+    /// Every secret read, to be redacted from upstream messages.
+    public var all: [String] { [apiKey, accessKeyID, secretAccessKey, sessionToken].compactMap { $0 } }
+
     /// The reason a field is missing: its read problem, or that it is not configured.
     public func missing(_ field: String) -> String {
         problems[field].map { "\(field): \($0)" } ?? "no \(field) configured"

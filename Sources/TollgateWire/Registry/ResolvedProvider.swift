@@ -21,6 +21,8 @@ public struct ResolvedProvider: Sendable {
     public var headers: [(String, String)]
     public var timeoutSeconds: Double
     public var connectTimeoutSeconds: Double
+    /// Longest silence of the upstream after its head; nil: `failover.idle_timeout_seconds`.
+    public var idleTimeoutSeconds: Double?
     /// Why the provider cannot be used (a missing credential), or nil when it is enabled.
     public var disabledReason: String?
     /// Ask for a usage chunk in streams even when the client did not (it is not forwarded then).

@@ -73,6 +73,12 @@ public enum WireRegistry {
         guard let template = p.baseURL ?? type.baseURL else {
             throw ConfigError(key: "\(path).base_url", problem: "is required for type \(p.type)")
         }
+        for (key, value) in fields where key != "endpoint" && (template + (type.query ?? "")).contains("{\(key)}") {
+            // Values placed in the URL become one encoded segment; a dot segment or a control character is refused.
+            if let problem = PathSegment.problem(value) {
+                throw ConfigError(key: "\(path).\(key)", problem: "cannot be part of the upstream URL: \(problem)")
+            }
+        }
         var baseURL = fill(template, fields)
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
@@ -115,6 +121,7 @@ public enum WireRegistry {
             disabledReason: auth.missingCredential(credentials))
         provider.streamUsage = p.streamUsage ?? type.streamUsage
         provider.retries = p.retries
+        provider.idleTimeoutSeconds = p.idleTimeoutSeconds
         return provider
     }
 
@@ -126,13 +133,15 @@ public enum WireRegistry {
         return p.raw.entries.map(\.0).filter { declared.contains($0) && !own.contains($0) }
     }
 
-    /// Replaces `{field}` placeholders; endpoint values lose a trailing slash first.
+    /// Replaces `{field}` placeholders. `endpoint` is a URL and goes in as it is (without a
+    /// trailing slash); every other value (a deployment, a region, an API version) is
+    /// percent-encoded, so it stays one path segment, host label or query value.
     static func fill(_ template: String, _ fields: [String: String]) -> String {
         var out = template
         for (key, value) in fields where out.contains("{\(key)}") {
             var v = value
             while v.hasSuffix("/") { v.removeLast() }
-            out = out.replacingOccurrences(of: "{\(key)}", with: v)
+            out = out.replacingOccurrences(of: "{\(key)}", with: key == "endpoint" ? v : PathSegment.percentEncode(v))
         }
         return out
     }
