@@ -47,12 +47,13 @@ public final class Gateway: HTTPHandler, Sendable {
         state.withLock { $0 = snapshot }
     }
 
-    /// The upstream client of `loop`, created on first use. Called on the loop's queue.
-    func upstream(for loop: EventLoop) -> UpstreamClient {
-        if let client = loop.attachment as? UpstreamClient { return client }
-        let client = UpstreamClient(loop: loop)
-        loop.attachment = client
-        return client
+    /// The upstream client and ledger batch of `loop`, created on first use. Called on the loop's queue.
+    func services(for loop: EventLoop) -> LoopServices {
+        if let services = loop.attachment as? LoopServices { return services }
+        let logger = self.logger
+        let services = LoopServices(loop: loop, ledger: ledger, logger: { logger.error("\($0)") })
+        loop.attachment = services
+        return services
     }
 
     public func handle(_ request: HTTPRequest, _ writer: any ResponseWriter) {

@@ -169,6 +169,15 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` as a batch: writes it makes are coalesced and end-of-batch work follows it.
+    /// For work that arrives from outside the epoll set (a queue hop back to the loop).
+    public func batch(_ body: () -> Void) {
+        guard !isInBatch else { return body() }
+        isInBatch = true
+        body()
+        finishBatch()
+    }
+
     public func atEndOfBatch(_ action: @escaping () -> Void) {
         endOfBatch.append(action)
         if !isInBatch { scheduleEndOfBatch() }

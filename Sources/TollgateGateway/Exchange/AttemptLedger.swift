@@ -1,6 +1,4 @@
-import Dispatch
 import TollgateCore
-import TollgateHTTP
 import TollgateLedger
 
 /// The ledger rows of one exchange: one per upstream attempt, committed together before the
@@ -32,16 +30,11 @@ struct AttemptLedger {
         if !rows.isEmpty { rows[rows.count - 1].outcome = .failedOver }
     }
 
-    /// Commits the rows booked so far, then runs `then` on `queue` (at once when there are none).
-    mutating func commit(to ledger: Ledger?, queue: DispatchQueue, onError: @escaping @Sendable (any Error) -> Void,
-                         then: @escaping () -> Void) {
+    /// Commits the rows booked so far, then runs `then` (at once when there are none, or no ledger).
+    mutating func commit(to ledger: LoopLedger?, then: @escaping () -> Void) {
         let all = rows
         rows.removeAll()
         guard let ledger, !all.isEmpty else { return then() }
-        let box = LoopBound(then)
-        ledger.record(all, callbackQueue: queue) { error in
-            if let error { onError(error) }
-            box.value()
-        }
+        ledger.commit(all, then: then)
     }
 }

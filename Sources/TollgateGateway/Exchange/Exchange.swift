@@ -16,6 +16,7 @@ final class Exchange: AttemptDelegate {
     let snapshot: GatewaySnapshot
     let writer: any ResponseWriter
     let client: UpstreamClient
+    private let loopLedger: LoopLedger?
     let adapter: any ExchangeAdapter
     let candidates: [Candidate]
     let requestID: String
@@ -42,7 +43,9 @@ final class Exchange: AttemptDelegate {
         self.writer = writer
         self.adapter = adapter
         self.candidates = candidates
-        client = gateway.upstream(for: writer.loop)
+        let services = gateway.services(for: writer.loop)
+        client = services.upstream
+        loopLedger = services.ledger
         requestID = makeRequestID()
         let health = gateway.health
         let order = CandidateOrder.order(
@@ -331,12 +334,10 @@ final class Exchange: AttemptDelegate {
         return cost
     }
 
-    /// Commits the rows, then runs `then` on the loop: the client never sees the end of an
-    /// answer before its ledger row is committed.
+    /// Commits the rows (with the rest of the loop's batch), then runs `then` on the loop: the
+    /// client never sees the end of an answer before its ledger row is committed.
     private func commit(then: @escaping () -> Void) {
-        let logger = gateway.logger
-        ledger.commit(to: gateway.ledger, queue: writer.loop.queue,
-                      onError: { error in logger.error("ledger write failed: \(error)") }, then: then)
+        ledger.commit(to: loopLedger, then: then)
     }
 
     private var tollgateHeaders: HTTPHeaders {

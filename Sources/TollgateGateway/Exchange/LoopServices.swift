@@ -1,0 +1,59 @@
+import Dispatch
+import TollgateCore
+import TollgateHTTP
+import TollgateLedger
+import TollgateUpstream
+
+/// What the gateway keeps per event loop: its upstream client and its ledger batch. Lives on
+/// the loop's queue (kept as the loop's attachment).
+final class LoopServices {
+    let upstream: UpstreamClient
+    let ledger: LoopLedger?
+
+    init(loop: EventLoop, ledger: Ledger?, logger: @escaping @Sendable (String) -> Void) {
+        upstream = UpstreamClient(loop: loop)
+        self.ledger = ledger.map { LoopLedger(ledger: $0, loop: loop, logError: logger) }
+    }
+}
+
+/// The rows of every exchange that ends in one batch of a loop, committed in one write; when
+/// it lands, those answers' final bytes are released together (one hop back for the batch,
+/// not one per request). Lives on its loop's queue.
+final class LoopLedger {
+    let ledger: Ledger
+    let loop: EventLoop
+    let logError: @Sendable (String) -> Void
+    private var rows: [LedgerRow] = []
+    private var waiting: [() -> Void] = []
+    private var scheduled = false
+
+    init(ledger: Ledger, loop: EventLoop, logError: @escaping @Sendable (String) -> Void) {
+        self.ledger = ledger
+        self.loop = loop
+        self.logError = logError
+    }
+
+    /// Commits `rows` with the rest of this batch's, then runs `then` on the loop.
+    func commit(_ rows: [LedgerRow], then: @escaping () -> Void) {
+        self.rows += rows
+        waiting.append(then)
+        guard !scheduled else { return }
+        scheduled = true
+        loop.atEndOfBatch { [self] in flush() }
+    }
+
+    private func flush() {
+        scheduled = false
+        let batch = rows
+        let continuations = LoopBound(waiting)
+        rows.removeAll()
+        waiting.removeAll()
+        let loop = LoopBound(self.loop)
+        let logError = self.logError
+        ledger.record(batch, callbackQueue: self.loop.queue) { error in
+            if let error { logError("ledger write failed: \(error)") }
+            // The answers released together are written as one batch of the loop.
+            loop.value.batch { for then in continuations.value { then() } }
+        }
+    }
+}
