@@ -86,6 +86,9 @@ public final class Ledger: @unchecked Sendable {
         }
         try db.execute("PRAGMA journal_mode = WAL")
         try db.execute("PRAGMA synchronous = NORMAL")
+        // Commits never checkpoint (that fsyncs the database file, milliseconds a response
+        // would wait for): a second connection does it off the commit path (`Checkpointer`).
+        try db.execute("PRAGMA wal_autocheckpoint = 0")
         try Migrations.run(on: db)
         insert = try db.prepare("""
             INSERT INTO requests (time_ms, request_id, client, route, provider, model, streamed, outcome, attempt,
@@ -95,7 +98,11 @@ public final class Ledger: @unchecked Sendable {
             """)
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
+        checkpointer = try? Checkpointer(path: path)
     }
+
+    /// Copies the WAL into the database file in the background while rows keep being committed.
+    private let checkpointer: Checkpointer?
 
     /// Commits `rows`, then calls `done` with the outcome on `callbackQueue`. Rows that arrive
     /// while a commit is running are committed together in the next transaction (group commit).
@@ -120,8 +127,10 @@ public final class Ledger: @unchecked Sendable {
             return list
         }
         guard !batch.isEmpty else { return }
-        let outcome = insert(batch.flatMap(\.rows))
+        let rows = batch.flatMap(\.rows)
+        let outcome = insert(rows)
         for write in batch { write.queue.async { write.done(outcome) } }
+        checkpointer?.noteWritten(rows.count)
     }
 
     private func insert(_ rows: [LedgerRow]) -> SQLiteError? {

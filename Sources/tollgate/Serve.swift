@@ -29,6 +29,9 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the config's log_level, also on reload).")
     var logLevel: String?
 
+    @Flag(name: .long, help: "Measurement only: write no ledger rows (no spend records; budgets count only in memory).")
+    var noLedger = false
+
     func validate() throws {
         if let loops, loops < 1 || loops > 256 { throw ValidationError("--loops must be between 1 and 256") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
@@ -68,7 +71,8 @@ struct Serve: ParsableCommand {
             throw StartupError("cannot open the ledger \(snapshot.config.ledgerPath): \(error)")
         }
 
-        let gateway = Gateway(snapshot: snapshot, ledger: ledger, logger: logger)
+        if noLedger { logger.warning("--no-ledger: requests are not recorded in the ledger (measurement only)") }
+        let gateway = Gateway(snapshot: snapshot, ledger: noLedger ? nil : ledger, logger: logger)
         let loopCount = loops ?? (snapshot.config.server.loops > 0 ? snapshot.config.server.loops
             : ProcessInfo.processInfo.activeProcessorCount)
         let server = HTTPServer(settings: snapshot.config.server, loops: loopCount, handler: gateway)
