@@ -31,19 +31,36 @@ public struct SSEParser: Sendable {
     public var hasPartialEvent: Bool { !line.isEmpty || hasData || eventName != nil }
 
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) throws(ParseError) -> [SSEEvent] where Bytes.Element == UInt8 {
+        let contiguous = Array(bytes)
+        let result: Result<[SSEEvent], ParseError> = contiguous.withUnsafeBytes { raw in
+            do throws(ParseError) { return .success(try feed(raw)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The fast path: whole runs between line ends are appended at once.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for b in bytes {
-            if b == 0x0A {
-                if lastWasCR { lastWasCR = false; continue }
-                if let e = endLine() { events.append(e) }
-            } else if b == 0x0D {
-                lastWasCR = true
-                if let e = endLine() { events.append(e) }
-            } else {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            if lastWasCR {
                 lastWasCR = false
-                line.append(b)
+                if bytes[i] == 0x0A {
+                    i += 1
+                    continue
+                }
+            }
+            var j = i
+            while j < n, bytes[j] != 0x0A, bytes[j] != 0x0D { j += 1 }
+            if j > i {
+                line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<j]))
                 if line.count > maxLineBytes { throw .lineTooLong }
             }
+            guard j < n else { break }
+            lastWasCR = bytes[j] == 0x0D
+            if let e = endLine() { events.append(e) }
+            i = j + 1
         }
         return events
     }
@@ -55,31 +72,32 @@ public struct SSEParser: Sendable {
                 eventName = nil
                 return nil
             }
-            let event = SSEEvent(event: eventName, data: dataLines.joined(separator: "\n"), id: lastID)
+            let event = SSEEvent(event: eventName, data: dataLines.count == 1 ? dataLines[0] : dataLines.joined(separator: "\n"),
+                                 id: lastID)
             dataLines.removeAll(keepingCapacity: true)
             hasData = false
             eventName = nil
             return event
         }
-        if line.first == UInt8(ascii: ":") { return nil }
-        var field: Substring
-        var value: Substring
-        let text = String(decoding: line, as: UTF8.self)
-        if let colon = text.firstIndex(of: ":") {
-            field = text[..<colon]
-            value = text[text.index(after: colon)...]
-            if value.first == " " { value = value.dropFirst() }
-        } else {
-            field = Substring(text)
-            value = ""
+        if line[0] == UInt8(ascii: ":") { return nil }
+        // Field and value as bytes: "field: value", one optional space after the colon.
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.count
+        var valueStart = min(colon + 1, line.count)
+        if valueStart < line.count, line[valueStart] == 0x20 { valueStart += 1 }
+        func value() -> String { String(decoding: line[valueStart...], as: UTF8.self) }
+        func fieldIs(_ name: StaticString) -> Bool {
+            guard colon == name.utf8CodeUnitCount else { return false }
+            let base = name.utf8Start
+            for k in 0..<colon where line[k] != base[k] { return false }
+            return true
         }
-        switch field {
-        case "data":
-            dataLines.append(String(value))
+        if fieldIs("data") {
+            dataLines.append(value())
             hasData = true
-        case "event": eventName = String(value)
-        case "id": if !value.contains("\0") { lastID = String(value) }
-        default: break
+        } else if fieldIs("event") {
+            eventName = value()
+        } else if fieldIs("id") {
+            if !line[valueStart...].contains(0) { lastID = value() }
         }
         return nil
     }
