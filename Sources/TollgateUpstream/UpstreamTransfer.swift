@@ -57,24 +57,36 @@ public final class UpstreamTransfer {
 
     func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
         guard state == .running else { return }
-        var length = line.count
-        while length > 0, line[length - 1] == 0x0A || line[length - 1] == 0x0D { length -= 1 }
-        // Trimmed as bytes: Swift's "\r\n" is a single Character.
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<length]), as: UTF8.self)
-        if text.hasPrefix("HTTP/") {
-            let parts = text.split(separator: " ", maxSplits: 2)
-            status = parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
-            headers = HTTPHeaders()
-            return
-        }
-        if text.isEmpty {
+        var end = line.count
+        while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
+        if end == 0 {
             if status >= 200 { deliverHead() }
             return
         }
-        guard let colon = text.firstIndex(of: ":") else { return }
-        let name = String(text[..<colon])
-        let value = String(text[text.index(after: colon)...].trimmingWhitespaceASCII())
-        headers.add(name, value)
+        // Read as bytes: only the name and value become strings.
+        if end >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[2] == UInt8(ascii: "T"),
+           line[3] == UInt8(ascii: "P"), line[4] == UInt8(ascii: "/") {
+            var i = 5
+            while i < end, line[i] != 0x20 { i += 1 }
+            while i < end, line[i] == 0x20 { i += 1 }
+            var code = 0
+            var digits = 0
+            while i < end, digits < 3, line[i] >= 0x30, line[i] <= 0x39 {
+                code = code * 10 + Int(line[i] - 0x30)
+                digits += 1
+                i += 1
+            }
+            status = digits == 3 ? code : 0
+            headers = HTTPHeaders()
+            return
+        }
+        guard let colon = (0..<end).first(where: { line[$0] == UInt8(ascii: ":") }) else { return }
+        var valueStart = colon + 1
+        var valueEnd = end
+        while valueStart < valueEnd, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+        while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        headers.add(String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
+                    String(decoding: UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self))
     }
 
     /// What the write callback tells curl: every byte taken, pause (curl keeps the bytes and
