@@ -23,7 +23,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-slow venv clean install uninstall verify-units
+.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-slow bench-alloc venv clean install uninstall verify-units
 
 deps:
 	$(call apt_install,$(APT_PKGS))
@@ -61,6 +61,12 @@ test-sdk: deps venv
 bench: deps release
 	$(call apt_install,$(BENCH_PKGS))
 	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate bash bench/run.sh
+
+# Heap allocations per request (an LD_PRELOAD malloc counter; ALLOC_REQUESTS).
+bench-alloc: deps release
+	mkdir -p .build
+	cc -O2 -shared -fPIC -o .build/malloc_count.so bench/malloc_count.c -ldl
+	python3 bench/allocations.py $(CURDIR)/.build/release/tollgate $(CURDIR)/.build/malloc_count.so
 
 # RSS while slow clients read a long, fast stream (back-pressure); SLOW_CLIENTS, SLOW_STREAM_MB, SLOW_SECONDS.
 bench-slow: deps release
