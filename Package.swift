@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "CShims", dependencies: ["CCurl", "CSQLite", "CSystemd"],
                 cSettings: [.define("_GNU_SOURCE")]),
 
-        .target(name: "TollgateCore", resources: [.copy("Resources/catalog.json")], swiftSettings: swiftSettings),
+        .target(name: "TollgateCore", swiftSettings: swiftSettings),
         .target(name: "TollgateWire", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateCore", "CShims"], swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateCore", "CCurl", "CShims"],

@@ -9,3 +9,20 @@ public func formatUSD(_ value: Double) -> String {
     while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
     return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(fraction)"
 }
+
+/// `value` with exactly `decimals` decimals (rounded half away from zero), like `%.Nf`.
+public func fixedDecimals(_ value: Double, _ decimals: Int) -> String {
+    guard value.isFinite else { return "\(value)" }
+    var scale: Double = 1
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    guard scaled < 9e18 else { return "\(value)" }
+    let units = Int64(scaled)
+    let factor = Int64(scale)
+    var text = String(units / factor)
+    if decimals > 0 {
+        let fraction = String(units % factor)
+        text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+    }
+    return (value < 0 && units != 0 ? "-" : "") + text
+}

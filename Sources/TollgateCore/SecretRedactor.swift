@@ -17,7 +17,7 @@ public struct SecretRedactor: Sendable {
     public func redact(_ text: String) -> String {
         var out = text
         for secret in secrets where out.contains(secret) {
-            out = out.replacingOccurrences(of: secret, with: Self.mask)
+            out = out.replacing(secret, with: Self.mask)
         }
         return Self.redactKeyShapedTokens(out)
     }

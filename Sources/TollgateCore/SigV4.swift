@@ -80,7 +80,7 @@ public enum SigV4 {
     static func split(_ url: String) -> (host: String, path: String, query: String) {
         var rest = Substring(url)
         var scheme = ""
-        if let separator = rest.range(of: "://") {
+        if let separator = rest.firstRange(of: "://") {
             scheme = lowercased(String(rest[..<separator.lowerBound]))
             rest = rest[separator.upperBound...]
         }

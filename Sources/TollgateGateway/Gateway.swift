@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Logging
 import Synchronization
 import TollgateCore
@@ -129,7 +128,7 @@ public final class Gateway: HTTPHandler, Sendable {
         var line = "\(response.request.method) \(response.request.path) model=\(model ?? "-") provider=\(provider ?? "-") status=\(status) duration=\(formatMs(elapsed))"
         if attempts > 1 { line += " attempts=\(attempts)" }
         if let cost, cost > 0 { line += " cost_usd=\(formatUSD(cost))" }
-        if let error { line += " error=\"\(error.prefix(300).replacingOccurrences(of: "\"", with: "'"))\"" }
+        if let error { line += " error=\"\(String(error.prefix(300)).replacing("\"", with: "'"))\"" }
         var metadata: Logger.Metadata = ["status": "\(status)"]
         if let requestID { metadata["request_id"] = "\(requestID)" }
         if let provider { metadata["provider"] = "\(provider)" }

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import CSystemd
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Writes log entries to the journal through its native protocol (sd_journal_sendv, the
@@ -45,7 +47,8 @@ public struct JournalLogHandler: LogHandler {
         if Self.send(entry) < 0 {
             // journald is gone (or refused the entry): keep the line on stderr rather than lose it.
             let line = "<\(Self.priority(event.level))>\(event.message.description)\n"
-            FileHandle.standardError.write(Data(line.utf8))
+            var text = line
+            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
         }
     }
 

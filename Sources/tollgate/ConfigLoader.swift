@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import TollgateCore
 import TollgateGateway
 import TollgateWire
@@ -33,7 +36,8 @@ enum ConfigLoader {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 /// A failure to start (bad config, busy port or ledger): printed as `Error: …`, exit status 1.

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 import Logging
 import TollgateCore
 import TollgateGateway
@@ -106,9 +109,9 @@ final class Daemon: Sendable {
         logger.info("\(signalName): stopping; \(plural(inFlight, "request")) in flight, grace period \(seconds(grace))")
         ServiceNotifier.stopping(status: "stopping: \(plural(inFlight, "request")) in flight", extendTimeout: grace + 15)
 
-        let start = Date()
+        let start = monotonicSeconds()
         var lastReported = inFlight
-        while inFlight > 0, Date().timeIntervalSince(start) < grace {
+        while inFlight > 0, monotonicSeconds() - start < grace {
             usleep(20_000)
             inFlight = server.requestsInFlight
             if inFlight != lastReported {

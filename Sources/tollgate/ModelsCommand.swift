@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import TollgateCore
 import TollgateGateway
 
@@ -63,7 +66,7 @@ struct ModelsCommand: ParsableCommand {
 }
 
 func price(_ v: Double) -> String {
-    var s = String(format: "%.4f", v)
+    var s = fixedDecimals(v, 4)
     while s.hasSuffix("0"), !s.hasSuffix(".0") { s.removeLast() }
     return s
 }
@@ -73,7 +76,7 @@ func formatTable(header: [String], rows: [[String]]) -> String {
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: max(0, widths[i] - c.count)) }
             .joined(separator: "  ")
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n")

@@ -1,6 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Logging
 import TollgateCore
 import TollgateGateway
@@ -101,7 +104,7 @@ struct Serve: ParsableCommand {
         }, extra: { [gateway] in
             // Spend today (UTC) from the budget book: in memory, seeded from the ledger at start.
             let today = gateway.snapshot.providers.reduce(0.0) { $0 + gateway.budgets.snapshot(provider: $1.name).today }
-            return today > 0 && today < 0.01 ? "under $0.01 today" : String(format: "$%.2f today", today)
+            return today > 0 && today < 0.01 ? "under $0.01 today" : "$" + fixedDecimals(today, 2) + " today"
         })
 
         var watchdog: ServiceWatchdog?

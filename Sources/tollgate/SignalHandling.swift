@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
-import Foundation
+import FoundationEssentials
 
 /// SIGHUP reloads the config; SIGTERM and SIGINT stop gracefully. Handlers run one at a time
 /// on one serial queue, so a reload and a stop never overlap.
@@ -8,10 +11,10 @@ enum SignalHandling {
 
     static func install(daemon: Daemon) {
         let queue = DispatchQueue(label: "tollgate.signals")
-        Foundation.signal(SIGPIPE, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
         let actions: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP")]
         for (signal, name) in actions {
-            Foundation.signal(signal, SIG_IGN)
+            Glibc.signal(signal, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
             source.setEventHandler {
                 if signal == SIGHUP {

@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import TollgateCore
 import TollgateLedger
 
@@ -45,7 +48,7 @@ struct SpendCommand: ParsableCommand {
         let header = [by.rawValue, "requests", "input_tokens", "cached_tokens", "output_tokens", "estimated_rows", "cost_usd"]
         let rows = report.map { r in
             [r.key, String(r.requests), String(r.inputTokens), String(r.cachedTokens), String(r.outputTokens),
-             String(r.estimatedRows), String(format: "%.6f", r.cost)]
+             String(r.estimatedRows), fixedDecimals(r.cost, 6)]
         }
         if json {
             let list: [JSONValue] = report.map { r in
@@ -61,7 +64,7 @@ struct SpendCommand: ParsableCommand {
         } else {
             let total = report.reduce(0) { $0 + $1.cost }
             print(formatTable(header: header.map { $0.uppercased() }, rows: rows))
-            print("\ntotal: $\(String(format: "%.6f", total))  (ledger \(path))")
+            print("\ntotal: $\(fixedDecimals(total, 6))  (ledger \(path))")
         }
     }
 
@@ -80,6 +83,6 @@ struct SpendCommand: ParsableCommand {
     }
 
     func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacing("\"", with: "\"\"") + "\"" : s
     }
 }

@@ -184,7 +184,7 @@ final class Exchange: AttemptDelegate {
             case .failure(let failure) where failure.kind == .timeout:
                 return endStream(failure: .cutMidStream(failure.error.message))
             case .failure(let failure):
-                let detail = failure.error.message.replacingOccurrences(of: "The upstream connection failed: ", with: "")
+                let detail = failure.error.message.replacing("The upstream connection failed: ", with: "")
                 return endStream(failure: .cutMidStream("The upstream connection failed mid-stream: \(detail)"))
             case .success:
                 return endStream(failure: .cutMidStream("The upstream ended the stream before it was complete."))

@@ -1,4 +1,3 @@
-import Foundation
 import TollgateCore
 
 /// Maps protocol, auth and provider-type names to implementations. Adding a provider is its
@@ -141,7 +140,7 @@ public enum WireRegistry {
         for (key, value) in fields where out.contains("{\(key)}") {
             var v = value
             while v.hasSuffix("/") { v.removeLast() }
-            out = out.replacingOccurrences(of: "{\(key)}", with: key == "endpoint" ? v : PathSegment.percentEncode(v))
+            out = out.replacing("{\(key)}", with: key == "endpoint" ? v : PathSegment.percentEncode(v))
         }
         return out
     }

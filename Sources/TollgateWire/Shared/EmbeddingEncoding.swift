@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TollgateCore
 
 /// OpenAI's embedding list format and its base64 form (little-endian float32, what the

@@ -1,4 +1,3 @@
-import Foundation
 
 /// What tollgate knows about one model: limits, capabilities and prices (USD per million tokens).
 public struct ModelInfo: Sendable, Equatable {
@@ -54,7 +53,7 @@ public struct ModelInfo: Sendable, Equatable {
     }
 }
 
-/// The bundled model registry (`Resources/catalog.json`), with config overrides applied on lookup.
+/// The bundled model registry (`BundledCatalog`), with config overrides applied on lookup.
 public struct ModelCatalog: Sendable {
     public var models: [ModelInfo]
     public var pricesReadOn: String
@@ -118,12 +117,5 @@ public struct ModelCatalog: Sendable {
     }
 
     /// The catalog bundled with tollgate.
-    public static let bundled: ModelCatalog = {
-        guard let url = Bundle.module.url(forResource: "catalog", withExtension: "json"),
-              let data = try? Data(contentsOf: url),
-              let catalog = try? parse([UInt8](data)) else {
-            return ModelCatalog(models: [])
-        }
-        return catalog
-    }()
+    public static let bundled: ModelCatalog = (try? parse(Array(BundledCatalog.json.utf8))) ?? ModelCatalog(models: [])
 }

@@ -1,3 +1,8 @@
+/// The model catalog bundled with tollgate: limits, capabilities and list prices per model
+/// (`prices_read_on` says when the prices were read). It is compiled in (no resource file to
+/// find at run time); edit the JSON below, and `ModelCatalog.parse` checks it at start.
+enum BundledCatalog {
+    static let json = #"""
 {
   "prices_read_on": "2026-11-10",
   "notes": "Prices are USD per million tokens at the standard (non-batch, non-flex, non-priority, non-fast) tier, from the providers' public pricing and model pages as stored on the date above; where a price is tiered by prompt length (>100k/200k/272k tokens) the base short-prompt tier is used, and DeepSeek's peak-hour (undiscounted) rate is used. Gemini 3.7/3.8 Flash prices are introductory rates that Google lists as valid through 2026-12-31.",
@@ -821,4 +826,6 @@
       "cached_input_usd_per_mtok": 0.2
     }
   ]
+}
+"""#
 }
