@@ -68,6 +68,12 @@ bench: deps release
 bench-streams: deps release
 	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate python3 bench/streams.py
 
+# Not in CI: SOAK_SECONDS (600) of mixed load, hostile clients and a failing first-priority
+# upstream; RSS/fd samples, ledger integrity and row count; PASS/FAIL (SOAK_SECONDS=60 for a quick check).
+soak: deps release
+	$(call apt_install,wrk)
+	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate python3 bench/soak.py
+
 # RSS while slow clients read a long, fast stream (back-pressure); SLOW_CLIENTS, SLOW_STREAM_MB, SLOW_SECONDS.
 bench-slow: deps release
 	python3 bench/slow_readers.py $(CURDIR)/.build/release/tollgate

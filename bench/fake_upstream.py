@@ -8,7 +8,8 @@ Behaviours (one per listening server):
           (for clients that disconnect mid-stream). Keep-alive.
   drip    streams one chunk at once, then one every DRIP_INTERVAL s, never ending; `open`
           counts the streams currently held (requests without "stream": true get JSON).
-  flaky   cycles through FLAKY_CYCLE: ok (as good), 500, 429 (retry-after: 1) and close (the
+  flaky   cycles through FLAKY_CYCLE: ok (as good), 500, 429 (retry-after-ms: FAKE_RETRY_AFTER_MS,
+          default 20, so the provider is back soon) and close (the
           request is read, then the connection is closed without an answer). Every answer
           carries Connection: close, so no connection is reused (libcurl re-sends a request
           on a reused connection that died, which would count one attempt twice).
@@ -26,6 +27,7 @@ import time
 
 CANNED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "canned")
 FLAKY_CYCLE = ("ok", "500", "ok", "429", "ok", "close")
+RETRY_AFTER_MS = int(os.environ.get("FAKE_RETRY_AFTER_MS", "20"))   # a 429's cool-down (retry-after-ms wins)
 
 
 def _canned(name):
@@ -131,7 +133,7 @@ class Upstream:
                 err = json.dumps({"error": {"message": "fake %s from %s" % (what, self.name),
                                             "type": "server_error" if what == "500" else "rate_limit_error"}}).encode()
                 reason = b"Internal Server Error" if what == "500" else b"Too Many Requests"
-                extra = b"Retry-After: 1\r\n" if what == "429" else b""
+                extra = b"Retry-After: 1\r\nRetry-After-Ms: %d\r\n" % RETRY_AFTER_MS if what == "429" else b""
                 writer.write(b"HTTP/1.1 %s %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s"
                              b"Connection: close\r\n\r\n%s" % (what.encode(), reason, len(err), extra, err))
                 await writer.drain()
