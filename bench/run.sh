@@ -537,7 +537,7 @@ done
 if (( WANT_STREAMS )); then
   log "open streams: $BENCH_STREAMS concurrent slow streams through a fresh tollgate"
   if ! STREAMS_COUNT=$BENCH_STREAMS TOLLGATE_BIN=$TOLLGATE_BIN \
-       "$PYTHON_BIN" "$BENCH_SRC/streams.py" --markdown "$STREAMS_MD" >&2; then
+       "$PYTHON_BIN" "$BENCH_SRC/streams.py" --markdown "$STREAMS_MD" >/dev/null; then
     log "open-streams step FAILED (see above)"
     FAILED=1
   fi
