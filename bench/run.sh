@@ -582,6 +582,7 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   echo "One row per tollgate variant. added p50 = target p50 − direct p50 at the same mode and conns;"
   echo "ratios are the variant's against nginx-proxy. n/a where a point is missing, had errors or stalled."
   echo
+  if [[ -z $TG_TARGETS ]]; then echo "(no tollgate variant in BENCH_TARGETS)"; else
   awk -F'\t' -v variants="$TG_TARGETS" '
     function ok(k) { return (k in rps) && rps[k] != "-" && errs[k] == 0 && note[k] == "" }
     function sgn(x) { return (x >= 0 ? "+" : "") x }
@@ -609,6 +610,7 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
         }
       }
     }' "$TSV"
+  fi
   echo
   echo "## Memory (RSS)"
   echo
