@@ -23,7 +23,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-slow bench-alloc venv clean install uninstall verify-units
+.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-streams bench-slow bench-alloc soak venv clean install uninstall verify-units
 
 deps:
 	$(call apt_install,$(APT_PKGS))
@@ -58,6 +58,8 @@ test-sdk: deps venv
 	$(SWIFT) build
 	TOLLGATE_BIN=$(CURDIR)/.build/debug/tollgate $(PY) -m pytest -q Tests/sdk
 
+# wrk against direct / nginx-proxy / tollgate variants, then 1,000 open slow streams
+# (BENCH_TARGETS, BENCH_SECONDS, BENCH_STREAMS…: see bench/README.md).
 bench: deps release
 	$(call apt_install,$(BENCH_PKGS))
 	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate bash bench/run.sh
@@ -67,6 +69,16 @@ bench-alloc: deps release
 	mkdir -p .build
 	cc -O2 -shared -fPIC -o .build/malloc_count.so bench/malloc_count.c -ldl
 	python3 bench/allocations.py $(CURDIR)/.build/release/tollgate $(CURDIR)/.build/malloc_count.so
+
+# Only the open-streams step: tollgate's RSS with STREAMS_COUNT (1000) slow streams open.
+bench-streams: deps release
+	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate python3 bench/streams.py
+
+# Not in CI: SOAK_SECONDS (600) of mixed load, hostile clients and a failing first-priority
+# upstream; RSS/fd samples, ledger integrity and row count; PASS/FAIL (SOAK_SECONDS=60 for a quick check).
+soak: deps release
+	$(call apt_install,wrk)
+	TOLLGATE_BIN=$(CURDIR)/.build/release/tollgate python3 bench/soak.py
 
 # RSS while slow clients read a long, fast stream (back-pressure); SLOW_CLIENTS, SLOW_STREAM_MB, SLOW_SECONDS.
 bench-slow: deps release

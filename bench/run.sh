@@ -2,13 +2,19 @@
 # tollgate benchmark harness (invoked by `make bench`).
 #
 # Measures req/s and p50/p90/p99 latency with wrk for two modes (json =
-# non-streamed, sse = streamed) against up to three targets, in ONE run and
+# non-streamed, sse = streamed) against up to five targets, in ONE run and
 # interleaved point by point so that ratios between targets survive the
 # noise of a small shared machine:
-#   direct       canned nginx upstream (the floor)
-#   nginx-proxy  nginx reverse proxy with an upstream keepalive pool in front
-#                of the same upstream (what a well-tuned proxy hop costs)
-#   tollgate     tollgate in front of the same upstream
+#   direct             canned nginx upstream (the floor)
+#   nginx-proxy        nginx reverse proxy with an upstream keepalive pool in
+#                      front of the same upstream (what a well-tuned proxy hop
+#                      costs)
+#   tollgate           tollgate in front of the same upstream (default loops)
+#   tollgate-1loop     the same with `serve --loops 1`
+#   tollgate-noledger  the same with `serve --no-ledger` (no ledger rows)
+# Each tollgate variant is its own process on its own port. Afterwards a
+# second step (bench/streams.py, BENCH_STREAMS) holds 1,000 slow streams open
+# through a fresh tollgate and records its RSS.
 #
 # Everything runs on 127.0.0.1; every process we start is tracked by PID and
 # only those PIDs are signalled on exit. See bench/README.md for the knobs.
@@ -25,7 +31,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_CONNS=${BENCH_CONNS:-"1 8 32 128"}
 BENCH_MODES=${BENCH_MODES:-"json sse"}
-BENCH_TARGETS=${BENCH_TARGETS:-"direct nginx-proxy tollgate"}
+BENCH_TARGETS=${BENCH_TARGETS:-"direct nginx-proxy tollgate tollgate-1loop tollgate-noledger"}
 BENCH_THREADS=${BENCH_THREADS:-1}
 BENCH_READY_TIMEOUT=${BENCH_READY_TIMEOUT:-10}
 BENCH_ALLOW_ERRORS=${BENCH_ALLOW_ERRORS:-0}
@@ -34,6 +40,10 @@ PORT_B=${BENCH_PORT_B:-18082}   # canned SSE upstream
 PORT_C=${BENCH_PORT_C:-18083}   # nginx proxy -> A
 PORT_D=${BENCH_PORT_D:-18084}   # nginx proxy -> B
 PORT_T=${BENCH_PORT_T:-18090}   # tollgate
+PORT_T1=${BENCH_PORT_T1:-18091} # tollgate-1loop
+PORT_TN=${BENCH_PORT_TN:-18092} # tollgate-noledger
+BENCH_STREAMS=${BENCH_STREAMS:-1000}   # concurrent slow streams in the memory step (0 = skip)
+PYTHON_BIN=${PYTHON_BIN:-$(command -v python3 2>/dev/null || echo python3)}
 TOLLGATE_BIN=${TOLLGATE_BIN:-.build/release/tollgate}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)}
 WRK_BIN=${WRK_BIN:-$(command -v wrk 2>/dev/null || echo /usr/bin/wrk)}
@@ -48,9 +58,8 @@ RESP_SSE="$BENCH_SRC/canned/stream.sse"
 TSV="$OUT/results.tsv"
 MD="$OUT/results.md"
 RAW="$OUT/raw"
-TOLLGATE_LOG="$OUT/tollgate.log"
-TOLLGATE_CFG="$OUT/tollgate.json"
-LEDGER_REL=".build/bench/ledger.sqlite"
+TOLLGATE_VARIANTS="tollgate tollgate-1loop tollgate-noledger"
+STREAMS_MD="$OUT/streams.md"
 
 # ------------------------------------------------------------- helpers ----
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -82,16 +91,23 @@ for m in $BENCH_MODES; do
 done
 [[ -n ${BENCH_MODES// /} ]] || die "BENCH_MODES is empty"
 for t in $BENCH_TARGETS; do
-  [[ $t == direct || $t == nginx-proxy || $t == tollgate ]] ||
-    die "unknown target '$t' in BENCH_TARGETS (want: direct nginx-proxy tollgate)"
+  has_word "$t" direct nginx-proxy $TOLLGATE_VARIANTS ||
+    die "unknown target '$t' in BENCH_TARGETS (want: direct nginx-proxy $TOLLGATE_VARIANTS)"
 done
 [[ -n ${BENCH_TARGETS// /} ]] || die "BENCH_TARGETS is empty"
+is_uint "$BENCH_STREAMS" || die "BENCH_STREAMS must be a non-negative integer (got '$BENCH_STREAMS')"
 WANT_PROXY=0; has_word nginx-proxy $BENCH_TARGETS && WANT_PROXY=1
-WANT_TOLLGATE=0; has_word tollgate $BENCH_TARGETS && WANT_TOLLGATE=1
+declare -A TG_PORT=([tollgate]=$PORT_T [tollgate-1loop]=$PORT_T1 [tollgate-noledger]=$PORT_TN)
+TG_TARGETS=""   # the tollgate variants selected, in BENCH_TARGETS order
+for t in $BENCH_TARGETS; do
+  [[ -n ${TG_PORT[$t]:-} ]] && ! has_word "$t" $TG_TARGETS && TG_TARGETS+="${TG_TARGETS:+ }$t"
+done
+WANT_TOLLGATE=0; [[ -n $TG_TARGETS ]] && WANT_TOLLGATE=1
+WANT_STREAMS=0; (( WANT_TOLLGATE && BENCH_STREAMS > 0 )) && WANT_STREAMS=1
 
 ports=("$PORT_A" "$PORT_B")
 (( WANT_PROXY )) && ports+=("$PORT_C" "$PORT_D")
-(( WANT_TOLLGATE )) && ports+=("$PORT_T")
+for t in $TG_TARGETS; do ports+=("${TG_PORT[$t]}"); done
 for p in "${ports[@]}"; do
   is_uint "$p" && (( p > 0 && p < 65536 )) || die "invalid port '$p'"
 done
@@ -121,6 +137,10 @@ if (( WANT_TOLLGATE )); then
   need_exe tollgate "$TOLLGATE_BIN" \
     "build it first (swift build -c release), point TOLLGATE_BIN at it, or run with BENCH_TARGETS=\"direct nginx-proxy\""
 fi
+if (( WANT_STREAMS )); then
+  need_exe python3 "$PYTHON_BIN" "install python3 or set BENCH_STREAMS=0 to skip the open-streams step"
+  [[ -f $BENCH_SRC/streams.py ]] || { printf '[bench] missing bench file: %s\n' "$BENCH_SRC/streams.py" >&2; missing=1; }
+fi
 for f in "$LUA_SCRIPT" "$REQ_JSON" "$REQ_SSE" "$RESP_JSON" "$RESP_SSE" \
          "$BENCH_SRC/nginx-backend.conf.in" "$BENCH_SRC/nginx-proxy.conf.in"; do
   [[ -f $f ]] || { printf '[bench] missing bench file: %s\n' "$f" >&2; missing=1; }
@@ -138,7 +158,7 @@ done
 # ------------------------------------------------------- process control ----
 PIDS=()        # every process this script started, in start order
 PID_NAMES=()
-TOLLGATE_PID=""
+declare -A TARGET_PID=()   # target -> pid whose RSS (with its children's) is reported
 
 track() { PIDS+=("$1"); PID_NAMES+=("$2"); }
 
@@ -259,6 +279,7 @@ start_nginx() { # start_nginx NAME TEMPLATE PORT...
   "$NGINX_BIN" -p "$prefix/" -e "$prefix/error.log" -c "$prefix/nginx.conf" \
     -g 'daemon off;' </dev/null >>"$prefix/stdout.log" 2>&1 &
   pid=$!
+  LAST_PID=$pid
   track "$pid" "nginx-$name"
   for p in "$@"; do
     wait_http "nginx-$name" "$pid" "http://127.0.0.1:$p/" any "$prefix/error.log"
@@ -267,23 +288,42 @@ start_nginx() { # start_nginx NAME TEMPLATE PORT...
 }
 
 # ------------------------------------------------------------- tollgate ----
-rss_of() { # rss_of PID -> "123456 kB (peak 234567 kB)" or n/a
-  local st="/proc/$1/status" rss hwm
-  if [[ -r $st ]]; then
-    rss=$(awk '/^VmRSS:/ {print $2" "$3}' "$st")
-    hwm=$(awk '/^VmHWM:/ {print $2" "$3}' "$st")
-    printf '%s (peak %s)' "${rss:-n/a}" "${hwm:-n/a}"
-  else
-    printf 'n/a (process gone)'
-  fi
+# rss_kb PID -> "RSS_KB HWM_KB" summed over PID and its direct children (an
+# nginx master and its worker; tollgate is one process), or nothing if gone.
+rss_kb() {
+  local pid=$1 p rss=0 hwm=0 r h found=0
+  for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+    [[ -r /proc/$p/status ]] || continue
+    read -r r h < <(awk '/^VmRSS:/ {r=$2} /^VmHWM:/ {h=$2} END {print r+0, h+0}' "/proc/$p/status" 2>/dev/null) || continue
+    rss=$(( rss + r )); hwm=$(( hwm + h )); found=1
+  done
+  (( found )) && printf '%s %s' "$rss" "$hwm"
+  return 0
+}
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+rss_text() { # rss_text PID -> "31.2 MB (peak 40.1 MB)" or n/a
+  local v
+  v=$(rss_kb "$1")
+  if [[ -n $v ]]; then printf '%s (peak %s)' "$(mb "${v% *}")" "$(mb "${v#* }")"; else printf 'n/a (process gone)'; fi
 }
 
-start_tollgate() {
-  rm -f "$ROOT/$LEDGER_REL" "$ROOT/$LEDGER_REL-wal" "$ROOT/$LEDGER_REL-shm" "$ROOT/$LEDGER_REL-journal"
-  cat >"$TOLLGATE_CFG" <<EOF
+tg_cfg() { printf '%s/%s.json' "$OUT" "$1"; }
+tg_log() { printf '%s/%s.log' "$OUT" "$1"; }
+tg_ledger_rel() { printf '.build/bench/ledger-%s.sqlite' "$1"; }
+
+start_tollgate() { # start_tollgate TARGET — each variant is its own process, port, config, log and ledger
+  local target=$1 port=${TG_PORT[$1]} cfg log ledger pid args=()
+  cfg=$(tg_cfg "$target"); log=$(tg_log "$target"); ledger=$(tg_ledger_rel "$target")
+  case $target in
+    tollgate)          args=() ;;
+    tollgate-1loop)    args=(--loops 1) ;;
+    tollgate-noledger) args=(--no-ledger) ;;
+  esac
+  rm -f "$ROOT/$ledger" "$ROOT/$ledger-wal" "$ROOT/$ledger-shm" "$ROOT/$ledger-journal" "$ROOT/$ledger.lock"
+  cat >"$cfg" <<EOF
 {
-  "listen": "127.0.0.1:$PORT_T",
-  "ledger": "$LEDGER_REL",
+  "listen": "127.0.0.1:$port",
+  "ledger": "$ledger",
   "providers": {
     "canned":    { "type": "openai_compatible", "base_url": "http://127.0.0.1:$PORT_A/v1", "api_key": "bench-key", "priority": 1, "models": ["bench-model"] },
     "cannedsse": { "type": "openai_compatible", "base_url": "http://127.0.0.1:$PORT_B/v1", "api_key": "bench-key", "priority": 2, "models": ["bench-model-sse"] }
@@ -292,12 +332,13 @@ start_tollgate() {
 }
 EOF
   # One log line per request goes to stderr: keep it off the terminal.
-  "$TOLLGATE_BIN" serve --config "$TOLLGATE_CFG" --listen "127.0.0.1:$PORT_T" \
-    </dev/null >"$TOLLGATE_LOG" 2>&1 &
-  TOLLGATE_PID=$!
-  track "$TOLLGATE_PID" tollgate
-  wait_http tollgate "$TOLLGATE_PID" "http://127.0.0.1:$PORT_T/health" 200 "$TOLLGATE_LOG"
-  log "tollgate up (pid $TOLLGATE_PID, port $PORT_T, log $TOLLGATE_LOG)"
+  "$TOLLGATE_BIN" serve --config "$cfg" --listen "127.0.0.1:$port" "${args[@]}" \
+    </dev/null >"$log" 2>&1 &
+  pid=$!
+  track "$pid" "$target"
+  TARGET_PID[$target]=$pid
+  wait_http "$target" "$pid" "http://127.0.0.1:$port/health" 200 "$log"
+  log "$target up (pid $pid, port $port, serve${args[*]:+ ${args[*]}}, log ${log#"$ROOT"/})"
 }
 
 # ------------------------------------------------------------ targets ----
@@ -308,7 +349,7 @@ url_for() { # url_for TARGET MODE
     direct/sse)       port=$PORT_B ;;
     nginx-proxy/json) port=$PORT_C ;;
     nginx-proxy/sse)  port=$PORT_D ;;
-    tollgate/*)       port=$PORT_T ;;
+    tollgate*/*)      port=${TG_PORT[$1]} ;;
   esac
   printf 'http://127.0.0.1:%s/v1/chat/completions' "$port"
 }
@@ -418,7 +459,7 @@ measure() {
   (( errors > 0 )) && FAILED=1
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$target" "$mode" "$conns" "$rps" "$p50_us" "$p90_us" "$p99_us" "$errors" "$detail" "$note" >>"$TSV"
-  printf '[bench]   %-11s %-4s c=%-4s %8s req/s   p50 %7s µs   p90 %7s µs   p99 %7s µs   errors %s%s\n' \
+  printf '[bench]   %-17s %-4s c=%-4s %8s req/s   p50 %7s µs   p90 %7s µs   p99 %7s µs   errors %s%s\n' \
     "$target" "$mode" "$conns" "$rps" "$p50_us" "$p90_us" "$p99_us" "$errors${detail:+ ($detail)}" "${note:+   !! $note}" >&2
 }
 
@@ -428,19 +469,27 @@ rm -rf "$RAW"
 mkdir -p "$RAW"
 : >"$TSV"
 
+rm -f "$STREAMS_MD"
 start_nginx backend "$BENCH_SRC/nginx-backend.conf.in" "$PORT_A" "$PORT_B"
-(( WANT_PROXY )) && start_nginx proxy "$BENCH_SRC/nginx-proxy.conf.in" "$PORT_C" "$PORT_D"
-TOLLGATE_RSS_START="n/a"
+TARGET_PID[direct]=$LAST_PID
+if (( WANT_PROXY )); then
+  start_nginx proxy "$BENCH_SRC/nginx-proxy.conf.in" "$PORT_C" "$PORT_D"
+  TARGET_PID[nginx-proxy]=$LAST_PID
+fi
 TG_DESC="not benchmarked (BENCH_TARGETS=\"$BENCH_TARGETS\")"
 if (( WANT_TOLLGATE )); then
   # Describe the binary before starting it (it may be rebuilt during the run).
   TG_VERSION=$({ timeout 5 "$TOLLGATE_BIN" --version 2>&1 || true; } | head -n 1)
   TG_DESC="$TOLLGATE_BIN, version ${TG_VERSION:-unknown}, $(stat -c '%s bytes, modified %y' "$TOLLGATE_BIN" | cut -d. -f1)"
   [[ $TOLLGATE_BIN == */debug/* ]] && TG_DESC+=" — WARNING: debug build"
-  start_tollgate
-  TOLLGATE_RSS_START=$(rss_of "$TOLLGATE_PID")
-  log "tollgate RSS after start: $TOLLGATE_RSS_START"
+  for t in $TG_TARGETS; do start_tollgate "$t"; done
 fi
+declare -A RSS_START=() RSS_END=()
+for t in $BENCH_TARGETS; do
+  [[ -n ${TARGET_PID[$t]:-} ]] || continue
+  RSS_START[$t]=$(rss_text "${TARGET_PID[$t]}")
+  log "RSS after start: $t ${RSS_START[$t]}"
+done
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)
 RUN_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
@@ -472,14 +521,26 @@ for mode in $BENCH_MODES; do
   done
 done
 
-TOLLGATE_RSS_END="n/a"
-if (( WANT_TOLLGATE )); then
-  TOLLGATE_RSS_END=$(rss_of "$TOLLGATE_PID")
-  if ! kill -0 "$TOLLGATE_PID" 2>/dev/null; then
-    log "tollgate exited during the run; see $TOLLGATE_LOG"
+for t in $BENCH_TARGETS; do
+  [[ -n ${TARGET_PID[$t]:-} ]] || continue
+  RSS_END[$t]=$(rss_text "${TARGET_PID[$t]}")
+  if ! kill -0 "${TARGET_PID[$t]}" 2>/dev/null; then
+    log "$t exited during the run${TG_PORT[$t]:+; see $(tg_log "$t")}"
     FAILED=1
   fi
-  log "tollgate RSS after run:   $TOLLGATE_RSS_END"
+  log "RSS after run:   $t ${RSS_END[$t]}"
+done
+
+# ------------------------------------------------------ open streams ----
+# A fresh tollgate (own port, own slow upstream) holding BENCH_STREAMS streams
+# open; bench/streams.py writes its section of the report to $STREAMS_MD.
+if (( WANT_STREAMS )); then
+  log "open streams: $BENCH_STREAMS concurrent slow streams through a fresh tollgate"
+  if ! STREAMS_COUNT=$BENCH_STREAMS TOLLGATE_BIN=$TOLLGATE_BIN \
+       "$PYTHON_BIN" "$BENCH_SRC/streams.py" --markdown "$STREAMS_MD" >/dev/null; then
+    log "open-streams step FAILED (see above)"
+    FAILED=1
+  fi
 fi
 
 # -------------------------------------------------------------- report ----
@@ -501,9 +562,6 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   echo "- tollgate: $TG_DESC"
   echo "- repo: $GIT_REV"
   echo "- wrk: -t$BENCH_THREADS, ${BENCH_SECONDS}s per point, ${BENCH_WARMUP}s warm-up per target/mode, targets interleaved per point"
-  if (( WANT_TOLLGATE )); then
-    echo "- tollgate RSS: after start $TOLLGATE_RSS_START; after run $TOLLGATE_RSS_END"
-  fi
   echo
   echo "Latencies in µs. errors = socket errors (connect/read/write/timeout) + non-2xx/3xx responses, as counted by wrk."
   echo
@@ -521,9 +579,11 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   echo
   echo "## Proxy overhead vs direct"
   echo
-  echo "added p50 = target p50 − direct p50 at the same mode and conns. n/a where a point is missing or had errors."
+  echo "One row per tollgate variant. added p50 = target p50 − direct p50 at the same mode and conns;"
+  echo "ratios are the variant's against nginx-proxy. n/a where a point is missing, had errors or stalled."
   echo
-  awk -F'\t' '
+  if [[ -z $TG_TARGETS ]]; then echo "(no tollgate variant in BENCH_TARGETS)"; else
+  awk -F'\t' -v variants="$TG_TARGETS" '
     function ok(k) { return (k in rps) && rps[k] != "-" && errs[k] == 0 && note[k] == "" }
     function sgn(x) { return (x >= 0 ? "+" : "") x }
     {
@@ -532,24 +592,47 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
       if (!(($2 SUBSEP $3) in seen)) { seen[$2 SUBSEP $3] = 1; order[++n] = $2 SUBSEP $3 }
     }
     END {
-      print "| mode | conns | direct p50 (µs) | nginx-proxy added p50 (µs) | tollgate added p50 (µs) | tollgate ÷ nginx-proxy added p50 | tollgate ÷ nginx-proxy req/s |"
-      print "|---|---:|---:|---:|---:|---:|---:|"
+      nv = split(variants, v, " ")
+      print "| mode | conns | variant | direct p50 (µs) | nginx-proxy added p50 (µs) | variant added p50 (µs) | variant ÷ nginx-proxy added p50 | variant ÷ nginx-proxy req/s |"
+      print "|---|---:|---|---:|---:|---:|---:|---:|"
       for (i = 1; i <= n; i++) {
         split(order[i], mc, SUBSEP)
-        d = "direct" SUBSEP order[i]; x = "nginx-proxy" SUBSEP order[i]; t = "tollgate" SUBSEP order[i]
+        d = "direct" SUBSEP order[i]; x = "nginx-proxy" SUBSEP order[i]
         dp = ok(d) ? p50[d] : "n/a"
         xa = (ok(d) && ok(x)) ? p50[x] - p50[d] : "n/a"
-        ta = (ok(d) && ok(t)) ? p50[t] - p50[d] : "n/a"
-        ar = (xa != "n/a" && ta != "n/a" && xa > 0) ? sprintf("%.2f×", ta / xa) : "n/a"
-        rr = (ok(x) && ok(t) && rps[x] > 0) ? sprintf("%.2f", rps[t] / rps[x]) : "n/a"
-        if (xa != "n/a") xa = sgn(xa)
-        if (ta != "n/a") ta = sgn(ta)
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", mc[1], mc[2], dp, xa, ta, ar, rr
+        for (j = 1; j <= nv; j++) {
+          t = v[j] SUBSEP order[i]
+          ta = (ok(d) && ok(t)) ? p50[t] - p50[d] : "n/a"
+          ar = (xa != "n/a" && ta != "n/a" && xa > 0) ? sprintf("%.2f×", ta / xa) : "n/a"
+          rr = (ok(x) && ok(t) && rps[x] > 0) ? sprintf("%.2f", rps[t] / rps[x]) : "n/a"
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mc[1], mc[2], v[j], dp,
+            (xa != "n/a" ? sgn(xa) : xa), (ta != "n/a" ? sgn(ta) : ta), ar, rr
+        }
       }
     }' "$TSV"
+  fi
+  echo
+  echo "## Memory (RSS)"
+  echo
+  echo "VmRSS (peak = VmHWM) from /proc; nginx targets count master + worker. direct is also every proxy's upstream."
+  echo
+  echo "| target | after start | after run |"
+  echo "|---|---:|---:|"
+  for t in $BENCH_TARGETS; do
+    [[ -n ${RSS_START[$t]:-} ]] && echo "| $t | ${RSS_START[$t]} | ${RSS_END[$t]:-n/a} |"
+  done
+  if [[ -s $STREAMS_MD ]]; then
+    echo
+    cat "$STREAMS_MD"
+  elif (( WANT_TOLLGATE && ! WANT_STREAMS )); then
+    echo
+    echo "(open-streams step skipped: BENCH_STREAMS=0)"
+  fi
   echo
   echo "Raw wrk output: .build/bench/raw/. nginx configs: .build/bench/nginx-*/nginx.conf."
-  (( WANT_TOLLGATE )) && echo "tollgate log: .build/bench/tollgate.log ($(wc -l <"$TOLLGATE_LOG" 2>/dev/null || echo 0) lines)."
+  for t in $TG_TARGETS; do
+    echo "$t log: .build/bench/$t.log ($(wc -l <"$(tg_log "$t")" 2>/dev/null || echo 0) lines)."
+  done
   true
 } >"$MD"
 
