@@ -2,7 +2,8 @@
 """Heap allocations per request in tollgate: counted by bench/malloc_count.c (LD_PRELOAD),
 read before and after N keep-alive requests (non-streamed and streamed), divided by N.
 
-Usage: allocations.py TOLLGATE_BIN MALLOC_COUNT_SO   (N from ALLOC_REQUESTS, default 2000)
+Usage: allocations.py TOLLGATE_BIN MALLOC_COUNT_SO   (N from ALLOC_REQUESTS, default 2000;
+ALLOC_SERVE_ARGS adds arguments to `tollgate serve`, e.g. --no-ledger)
 Everything runs on 127.0.0.1.
 """
 import http.client
@@ -79,7 +80,8 @@ def main():
     log_path = f"{folder}/stderr.log"
     env = dict(os.environ, LD_PRELOAD=preload)
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([binary, "serve", "--config", f"{folder}/config.json", "--loops", "1"],
+        extra = os.environ.get("ALLOC_SERVE_ARGS", "").split()
+        proc = subprocess.Popen([binary, "serve", "--config", f"{folder}/config.json", "--loops", "1"] + extra,
                                 stderr=log, env=env)
     try:
         for _ in range(200):
@@ -89,7 +91,7 @@ def main():
             except OSError:
                 time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", port)
-        print(f"tollgate heap allocations per request ({N} keep-alive requests each, 1 loop, ledger on)")
+        print(f"tollgate heap allocations per request ({N} keep-alive requests each, 1 loop{', ' + ' '.join(extra) if extra else ''})")
         for stream in (False, True):
             for _ in range(200):
                 run(conn, stream)

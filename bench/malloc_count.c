@@ -62,8 +62,10 @@ void *calloc(size_t count, size_t size) {
 
 void *realloc(void *p, size_t size) {
     if (!real_realloc) setup();
+    // A resize is one allocation and, of a block that existed, one free.
     atomic_fetch_add(&allocations, 1);
     atomic_fetch_add(&bytes, size);
+    if (p != NULL) atomic_fetch_add(&frees, 1);
     return real_realloc(p, size);
 }
 
