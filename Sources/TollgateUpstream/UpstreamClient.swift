@@ -18,6 +18,10 @@ public final class UpstreamClient {
     private var watched: Set<Int32> = []
     private var transfers: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// What each easy handle is configured for (the request's shape: method, URL, headers,
+    /// timeouts) and the header list it uses. A handle whose next request has the same shape
+    /// keeps its options; only the body and the transfer's pointers change.
+    private var configured: [UnsafeMutableRawPointer: (shape: String?, headers: UnsafeMutablePointer<curl_slist>?)] = [:]
     /// Depth of calls into curl; while non-zero, curl's multi API must not be re-entered.
     private var curlDepth = 0
     /// curl asked for a timeout run now: done once, at the end of the batch.
@@ -72,7 +76,7 @@ public final class UpstreamClient {
         for transfer in Array(transfers.values) { transfer.cancel() }
         loop.armExternalTimer(nanoseconds: nil)
         curl_multi_cleanup(multi)
-        for easy in idleHandles { curl_easy_cleanup(easy) }
+        for easy in idleHandles { cleanup(easy) }
         idleHandles.removeAll()
     }
 
@@ -83,9 +87,21 @@ public final class UpstreamClient {
     /// is driven inline: keep the returned transfer before starting it.
     public func makeTransfer(_ request: UpstreamRequest, delegate: any UpstreamTransferDelegate) -> UpstreamTransfer {
         dispatchPrecondition(condition: .onQueue(queue))
+        let shape = Self.shape(of: request)
+        if let shape, let i = idleHandles.lastIndex(where: { configured[$0]?.shape == shape }) {
+            let easy = idleHandles.remove(at: i)
+            let transfer = UpstreamTransfer(easy: easy, client: self, delegate: delegate)
+            configureTransfer(easy, body: request.method == "GET" ? nil : request.body, transfer: transfer)
+            return transfer
+        }
         let easy = idleHandles.popLast() ?? curl_easy_init()!
+        if let old = configured.removeValue(forKey: easy) {
+            curl_easy_reset(easy)
+            if let list = old.headers { curl_slist_free_all(list) }
+        }
         let transfer = UpstreamTransfer(easy: easy, client: self, delegate: delegate)
-        configure(easy, for: request, transfer: transfer)
+        let list = configure(easy, for: request, transfer: transfer)
+        configured[easy] = (shape, list)
         return transfer
     }
 
@@ -113,7 +129,7 @@ public final class UpstreamClient {
         if rc != CURLM_OK {
             transfers[transfer.easy] = nil
             transfer.finished(code: CURLE_FAILED_INIT)
-            recycle(transfer.easy)
+            recycle(transfer.easy, reset: true)
             return
         }
         // curl asks (timer 0) to be driven; that happens once at the end of the batch, for
@@ -134,7 +150,7 @@ public final class UpstreamClient {
         }
         transfers[transfer.easy] = nil
         curl_multi_remove_handle(multi, transfer.easy)
-        recycle(transfer.easy)
+        recycle(transfer.easy, reset: true)
     }
 
     /// Lets a paused transfer read again. curl may deliver the bytes it kept from inside this call.
@@ -152,13 +168,46 @@ public final class UpstreamClient {
         drive(socket: tg_curl_socket_timeout(), events: 0)
     }
 
-    private func recycle(_ easy: UnsafeMutableRawPointer) {
-        curl_easy_reset(easy)
-        if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+    /// Returns a handle to the pool with its options kept (see `configured`), unless its
+    /// transfer was cut short: then it is configured afresh (reset) before its next use.
+    private func recycle(_ easy: UnsafeMutableRawPointer, reset: Bool = false) {
+        if reset, configured[easy] != nil { configured[easy]?.shape = nil }
+        if idleHandles.count < 256 { idleHandles.append(easy) } else { cleanup(easy) }
     }
 
-    private func configure(_ easy: UnsafeMutableRawPointer, for request: UpstreamRequest, transfer: UpstreamTransfer) {
+    private func cleanup(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_cleanup(easy)
+        if let list = configured.removeValue(forKey: easy)?.headers { curl_slist_free_all(list) }
+    }
+
+    /// What makes two requests configurable alike; nil for a request signed per request (SigV4).
+    static func shape(of request: UpstreamRequest) -> String? {
+        guard request.awsSigV4 == nil else { return nil }
+        var shape = request.method + " " + request.url + " " + String(Int(request.connectTimeoutSeconds * 1000)) + " "
+            + String(Int(request.timeoutSeconds * 1000))
+        for (name, value) in request.headers { shape += "\n" + name + ": " + value }
+        return shape
+    }
+
+    /// The options that change with every transfer: whose callbacks run, and the body.
+    private func configureTransfer(_ easy: UnsafeMutableRawPointer, body: [UInt8]?, transfer: UpstreamTransfer) {
         let me = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me)
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
+        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
+        guard let body else { return }
+        _ = tg_curl_easy_setopt_offt(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+        body.withUnsafeBufferPointer { buffer in
+            // COPYPOSTFIELDS copies the bytes, so the body need not outlive this call.
+            let pointer = UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer)
+        }
+    }
+
+    /// Every option for `request`; returns the header list the handle now uses.
+    private func configure(_ easy: UnsafeMutableRawPointer, for request: UpstreamRequest,
+                           transfer: UpstreamTransfer) -> UnsafeMutablePointer<curl_slist>? {
         let client = Unmanaged.passUnretained(self).toOpaque()
         _ = tg_curl_easy_setopt_string(easy, CURLOPT_URL, request.url)
         _ = tg_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -166,8 +215,6 @@ public final class UpstreamClient {
         _ = tg_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = tg_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeoutSeconds * 1000))
         _ = tg_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeoutSeconds * 1000))
-        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_PRIVATE, me)
-        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer)
         _ = tg_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, userdata in
             let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata!).takeUnretainedValue()
             let n = size * count
@@ -177,14 +224,12 @@ public final class UpstreamClient {
             case .stop: return 0
             }
         }
-        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)
         _ = tg_curl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, userdata in
             let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata!).takeUnretainedValue()
             let n = size * count
             transfer.receivedHeaderLine(UnsafeRawBufferPointer(start: data, count: n))
             return n
         }
-        _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, me)
         _ = tg_curl_easy_setopt_opensocket(easy, { clientp, _, address in
             let client = Unmanaged<UpstreamClient>.fromOpaque(clientp!).takeUnretainedValue()
             guard let address else { return -1 }
@@ -200,12 +245,6 @@ public final class UpstreamClient {
             _ = tg_curl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
         default:
             _ = tg_curl_easy_setopt_long(easy, CURLOPT_POST, 1)
-            _ = tg_curl_easy_setopt_offt(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
-            request.body.withUnsafeBufferPointer { buffer in
-                // COPYPOSTFIELDS copies the bytes, so the body need not outlive this call.
-                let pointer = UnsafeMutableRawPointer(mutating: buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                _ = tg_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer)
-            }
             if request.method != "POST" {
                 _ = tg_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
             }
@@ -222,8 +261,9 @@ public final class UpstreamClient {
         if !curlSigns || Self.curlSignsOnlySentHeaders {
             list = curl_slist_append(list, "Expect:")
         }
-        transfer.headerList = list
         _ = tg_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        configureTransfer(easy, body: request.method == "GET" ? nil : request.body, transfer: transfer)
+        return list
     }
 
     // MARK: driving curl
@@ -245,7 +285,7 @@ public final class UpstreamClient {
             guard let transfer = transfers.removeValue(forKey: easy) else { continue }
             curl_multi_remove_handle(multi, easy)
             transfer.finished(code: code)
-            recycle(easy)
+            recycle(easy, reset: code != CURLE_OK)
         }
     }
 

@@ -16,7 +16,6 @@ public final class UpstreamTransfer {
     let easy: UnsafeMutableRawPointer
     unowned let client: UpstreamClient
     weak var delegate: (any UpstreamTransferDelegate)?
-    var headerList: UnsafeMutablePointer<curl_slist>?
     let errorBuffer: UnsafeMutablePointer<CChar>
     public private(set) var status = 0
     public private(set) var headers = HTTPHeaders()
@@ -38,7 +37,6 @@ public final class UpstreamTransfer {
 
     deinit {
         errorBuffer.deallocate()
-        if let headerList { curl_slist_free_all(headerList) }
     }
 
     public var isRunning: Bool { state == .running }

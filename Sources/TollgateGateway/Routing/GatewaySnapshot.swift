@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 import TollgateCore
 import TollgateWire
 
@@ -68,6 +69,27 @@ public final class GatewaySnapshot: Sendable {
     /// providers and candidates lacking a capability in `needs` are left out; when nothing
     /// remains the error says why.
     public func plan(model: String, pinned: String? = nil, needs: Set<Capability> = []) -> Result<[Candidate], GatewayError> {
+        // The snapshot never changes, so a plan is worked out once per (model, pin, needs).
+        let key = PlanKey(model: model, pinned: pinned, needs: needs)
+        if let cached = plans.withLock({ $0[key] }) { return cached }
+        let result = makePlan(model: model, pinned: pinned, needs: needs)
+        plans.withLock { cache in
+            if cache.count >= Self.maxCachedPlans { cache.removeAll(keepingCapacity: true) }
+            cache[key] = result
+        }
+        return result
+    }
+
+    struct PlanKey: Hashable {
+        var model: String
+        var pinned: String?
+        var needs: Set<Capability>
+    }
+    private let plans = Mutex<[PlanKey: Result<[Candidate], GatewayError>]>([:])
+    /// Plans kept at most; client-chosen model ids cannot grow the cache without bound.
+    static let maxCachedPlans = 1024
+
+    private func makePlan(model: String, pinned: String?, needs: Set<Capability>) -> Result<[Candidate], GatewayError> {
         // A model id reaches upstream URLs, response headers and logs: no control characters
         // (each protocol encodes the rest where it puts the id in a path).
         guard !PathSegment.hasControlCharacters(model) else {
