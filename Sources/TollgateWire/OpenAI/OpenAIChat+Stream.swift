@@ -14,11 +14,16 @@ extension OpenAIChat {
 
         init(forwardUsageChunk: Bool) { self.forwardUsageChunk = forwardUsageChunk }
 
-        func decode(_ event: SSEEvent) -> [StreamOutput] {
+        /// `[DONE]` and an error end the stream: later events are not decoded.
+        mutating func decode(_ event: SSEEvent) -> [StreamOutput] {
             let data = event.data
-            if data == "[DONE]" { return [.done] }
+            if data == "[DONE]" {
+                ended = true
+                return [.done]
+            }
             guard let json = try? JSONValue.parse(data), case .object = json else { return [] }
             if let error = json["error"], !error.isNull {
+                ended = true
                 return [.error(OpenAIChat.error(from: json, status: 502, headers: HTTPHeaders()))]
             }
             var outputs: [StreamOutput] = []
