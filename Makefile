@@ -141,11 +141,14 @@ sanitize: sanitize-address sanitize-thread
 
 sanitize-address: deps
 	nice -n 15 $(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
-	TOLLGATE_BIN=$(CURDIR)/.build-asan/debug/tollgate nice -n 15 $(SWIFT) test --skip-build --scratch-path .build-asan
+	TOLLGATE_BIN=$(CURDIR)/.build-asan/debug/tollgate \
+		LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp print_suppressions=0 $(LSAN_OPTIONS)" \
+		nice -n 15 $(SWIFT) test --skip-build --scratch-path .build-asan
 
 sanitize-thread: deps
 	nice -n 15 $(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan
-	TOLLGATE_BIN=$(CURDIR)/.build-tsan/debug/tollgate TSAN_OPTIONS="halt_on_error=0 $(TSAN_OPTIONS)" \
+	TOLLGATE_BIN=$(CURDIR)/.build-tsan/debug/tollgate \
+		TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/tsan.supp $(TSAN_OPTIONS)" \
 		nice -n 15 $(SWIFT) test --skip-build --scratch-path .build-tsan
 
 clean:
