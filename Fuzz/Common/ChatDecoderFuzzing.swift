@@ -89,6 +89,8 @@ func checkError(_ error: GatewayError) {
     let body = try? JSONValue.parse(error.body)
     require(body?["error"]?["message"]?.stringValue != nil, "error body \(String(decoding: error.body, as: UTF8.self))")
     if let seconds = error.retryAfter { require(seconds.isFinite && seconds >= 0, "retry-after \(seconds)") }
+    // What the client is sent: the headers convert retry-after to whole seconds.
+    _ = error.responseHeaders
 }
 
 /// Negative token counts would lower a provider's recorded spend.

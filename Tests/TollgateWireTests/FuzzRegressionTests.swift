@@ -37,4 +37,25 @@ import TollgateWire
         let outputs = Self.decode(OpenAIChat(), "data: [DONE]\n\ndata: \(Self.chunk)\n\n")
         #expect(outputs == [.done])
     }
+
+    /// fuzz targets openai_chat and google_gemini: `Retry-After: 44400e944044` (or `inf`) gave an
+    /// infinite retry-after, which `GatewayError.responseHeaders` turned into a trap (`Int(inf)`)
+    /// when the all-failed summary carried it to the client.
+    @Test(arguments: [("retry-after", "inf"), ("retry-after", "44400e944044"), ("retry-after-ms", "Infinity"),
+                      ("retry-after", "nan")])
+    func nonFiniteRetryAfterIsIgnored(header: String, value: String) {
+        let body = Array(#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#.utf8)
+        for chat in [OpenAIChat(), GeminiChat()] as [any ChatProtocol] {
+            let failure = chat.decodeFailure(status: 429, headers: HTTPHeaders([(header, value)]), body: body)
+            #expect(failure.retryAfter == nil)
+            #expect(failure.error.responseHeaders["Retry-After"] == nil)
+        }
+    }
+
+    @Test func hugeRetryAfterIsSentClamped() {
+        let error = GatewayError.rateLimited("slow down", retryAfter: 1e300)
+        #expect(error.responseHeaders["Retry-After"] == "1000000000")
+        #expect(GatewayError.rateLimited("slow down", retryAfter: .infinity).responseHeaders["Retry-After"] == nil)
+        #expect(GatewayError.rateLimited("slow down", retryAfter: 2.2).responseHeaders["Retry-After"] == "3")
+    }
 }
