@@ -23,7 +23,8 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-streams bench-slow bench-alloc soak venv clean install uninstall verify-units
+.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-streams bench-slow bench-alloc soak venv \
+        clean install uninstall verify-units fuzz fuzz-build sanitize sanitize-address sanitize-thread
 
 deps:
 	$(call apt_install,$(APT_PKGS))
@@ -117,5 +118,60 @@ verify-units: build
 	$(call apt_install,systemd)
 	.ci/verify-units $(CURDIR)/.build/debug/tollgate
 
+# Fuzzing with libFuzzer (Fuzz/README.md). Built with swiftc directly, not SwiftPM: each
+# module's sources are compiled with -sanitize=fuzzer,address into .build-fuzz, then one
+# binary per target. `make fuzz` runs every target FUZZ_SECONDS (60) on Fuzz/corpus/TARGET,
+# new inputs go to .build-fuzz/corpus/TARGET, crashes to .build-fuzz/artifacts/TARGET.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= http_parser sse_parser aws_eventstream json config openai_chat anthropic_messages \
+                google_gemini bedrock_converse openai_responses embeddings
+FUZZ_BUILD   := .build-fuzz
+SWIFTC       ?= swiftc
+FUZZ_SWIFTC  := nice -n 15 $(SWIFTC) -O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6 \
+                -enable-upcoming-feature ExistentialAny -I $(FUZZ_BUILD)/modules
+CORE_SRCS    := $(shell find Sources/TollgateCore -name '*.swift')
+WIRE_SRCS    := $(shell find Sources/TollgateWire -name '*.swift')
+# The parser needs none of TollgateHTTP's sockets, loops or C shims.
+HTTP_SRCS    := Sources/TollgateHTTP/HTTPParser.swift Sources/TollgateHTTP/HTTPRequest.swift
+FUZZ_COMMON  := $(wildcard Fuzz/Common/*.swift)
+FUZZ_OBJS    := $(FUZZ_BUILD)/TollgateCore.o $(FUZZ_BUILD)/TollgateWire.o $(FUZZ_BUILD)/TollgateHTTP.o
+
+# $(call fuzz_module,NAME,SOURCES): one module, one object file, its .swiftmodule for the next.
+define fuzz_module
+	@mkdir -p $(FUZZ_BUILD)/modules
+	$(FUZZ_SWIFTC) -wmo -module-name $(1) -emit-module -emit-module-path $(FUZZ_BUILD)/modules/$(1).swiftmodule \
+		-c $(2) -o $(FUZZ_BUILD)/$(1).o
+endef
+
+$(FUZZ_BUILD)/TollgateCore.o: $(CORE_SRCS)
+	$(call fuzz_module,TollgateCore,$(CORE_SRCS))
+$(FUZZ_BUILD)/TollgateWire.o: $(WIRE_SRCS) $(FUZZ_BUILD)/TollgateCore.o
+	$(call fuzz_module,TollgateWire,$(WIRE_SRCS))
+$(FUZZ_BUILD)/TollgateHTTP.o: $(HTTP_SRCS) $(FUZZ_BUILD)/TollgateCore.o
+	$(call fuzz_module,TollgateHTTP,$(HTTP_SRCS))
+$(FUZZ_BUILD)/fuzz-%: Fuzz/Targets/%.swift $(FUZZ_COMMON) $(FUZZ_OBJS)
+	$(FUZZ_SWIFTC) -use-ld=lld -module-name Fuzz_$* $< $(FUZZ_COMMON) $(FUZZ_OBJS) -o $@
+
+fuzz-build: $(addprefix $(FUZZ_BUILD)/fuzz-,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh $(FUZZ_TARGETS)
+
+# The Swift tests under AddressSanitizer and ThreadSanitizer, each in its own scratch path.
+# The service tests run the daemon binary of the same (sanitized) build.
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address: deps
+	nice -n 15 $(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
+	TOLLGATE_BIN=$(CURDIR)/.build-asan/debug/tollgate \
+		LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp print_suppressions=0 $(LSAN_OPTIONS)" \
+		nice -n 15 $(SWIFT) test --skip-build --scratch-path .build-asan
+
+sanitize-thread: deps
+	nice -n 15 $(SWIFT) build --build-tests -Xswiftc -sanitize=thread --scratch-path .build-tsan
+	TOLLGATE_BIN=$(CURDIR)/.build-tsan/debug/tollgate \
+		TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/Sanitizers/tsan.supp $(TSAN_OPTIONS)" \
+		nice -n 15 $(SWIFT) test --skip-build --scratch-path .build-tsan
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

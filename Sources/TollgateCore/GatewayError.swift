@@ -69,8 +69,9 @@ public struct GatewayError: Error, Sendable, Equatable, CustomStringConvertible 
     public var responseHeaders: HTTPHeaders {
         var h = HTTPHeaders()
         h.set("Content-Type", "application/json")
-        if let retryAfter, status == 429 || status == 503 {
-            h.set("Retry-After", String(Int(retryAfter.rounded(.up))))
+        if let retryAfter, retryAfter.isFinite, status == 429 || status == 503 {
+            // Clamped: Int(_:) traps beyond Int's range, and the value may come from an upstream.
+            h.set("Retry-After", String(Int(min(max(retryAfter, 0), 1e9).rounded(.up))))
         }
         return h
     }

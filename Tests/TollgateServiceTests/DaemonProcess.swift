@@ -22,6 +22,10 @@ final class DaemonProcess {
         var argv: [String]
         var env = environment
         env["PATH"] = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        // A sanitized build's daemon takes the sanitizer settings of `make sanitize`.
+        for name in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
+            if let value = ProcessInfo.processInfo.environment[name] { env[name] = env[name] ?? value }
+        }
         if listenFD != nil {
             env["LISTEN_FDS"] = "1"
             argv = ["/bin/sh", "-c", #"LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@""#, binary] + arguments

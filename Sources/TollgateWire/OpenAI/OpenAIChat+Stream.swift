@@ -14,11 +14,15 @@ extension OpenAIChat {
 
         init(forwardUsageChunk: Bool) { self.forwardUsageChunk = forwardUsageChunk }
 
-        func decode(_ event: SSEEvent) -> [StreamOutput] {
+        /// `[DONE]` and an error end the stream: later events are not decoded.
+        mutating func decode(_ event: SSEEvent) -> [StreamOutput] {
             var data = event.data
-            if data == "[DONE]" { return [.done] }
+            if data == "[DONE]" {
+                ended = true
+                return [.done]
+            }
             // A scan checks the chunk and finds its members; only `usage` (and an error) is parsed.
-            return data.withUTF8 { utf8 -> [StreamOutput] in
+            let outputs = data.withUTF8 { utf8 -> [StreamOutput] in
                 let raw = UnsafeRawBufferPointer(utf8)
                 guard let scan = try? JSONScan.scan(raw), scan.isObject else { return [] }
                 if let error = scan.range(of: "error", in: raw), raw[error.lowerBound] != UInt8(ascii: "n") {
@@ -39,6 +43,8 @@ extension OpenAIChat {
                 if !isUsageOnly || forwardUsageChunk { outputs.append(.chunk(event.data)) }
                 return outputs
             }
+            if case .error? = outputs.first { ended = true }
+            return outputs
         }
     }
 }

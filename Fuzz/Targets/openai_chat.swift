@@ -1,0 +1,7 @@
+import TollgateWire
+
+/// OpenAI Chat Completions: response, failure and stream decoders (see `fuzzChat`).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    fuzzChat(OpenAIChat(), framing: .sse, data, size)
+}

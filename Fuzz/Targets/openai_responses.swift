@@ -1,0 +1,7 @@
+import TollgateWire
+
+/// OpenAI Responses: response, failure and stream decoders (see `fuzzChat`).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    fuzzChat(OpenAIResponses(), framing: .sse, data, size)
+}
