@@ -27,7 +27,7 @@ extension Config {
         "cached_input_usd_per_mtok",
     ]
     static let serverKeys: Set<String> = [
-        "loops", "max_body_bytes", "max_header_bytes", "max_connections",
+        "loops", "max_body_bytes", "max_header_bytes", "max_connections", "max_buffered_body_bytes",
         "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds", "allowed_hosts", "cors_origins",
     ]
     static let providerKeys: Set<String> = [
@@ -73,6 +73,8 @@ extension Config {
                 ?? server.maxHeaderBytes
             server.maxConnections = try s.int("max_connections", path: "server.max_connections", min: 1)
                 ?? server.maxConnections
+            server.maxBufferedBodyBytes = try s.int("max_buffered_body_bytes", path: "server.max_buffered_body_bytes",
+                                                    min: 1) ?? server.maxBufferedBodyBytes
             server.headerTimeoutSeconds = try s.seconds("header_timeout_seconds", path: "server.header_timeout_seconds")
                 ?? server.headerTimeoutSeconds
             server.bodyTimeoutSeconds = try s.seconds("body_timeout_seconds", path: "server.body_timeout_seconds")

@@ -52,7 +52,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBodyBytes: Int = 32 << 20
     public var maxHeaderBytes: Int = 64 << 10
     public var maxConnections: Int = 4096
+    /// Request bytes all connections together may hold for bodies still arriving (`"max_buffered_body_bytes"`).
+    public var maxBufferedBodyBytes: Int = 256 << 20
+    /// A request head must be complete this long after its first byte (after connect, for a new connection).
     public var headerTimeoutSeconds: Double = 10
+    /// A request body must be complete this long after its head (a total, not the longest pause).
     public var bodyTimeoutSeconds: Double = 30
     public var idleTimeoutSeconds: Double = 75
     /// Host names (`Host:` header, without or with a port) accepted besides the loopback names

@@ -24,16 +24,24 @@ final class Connection {
     private var stopParsing = false
     private var closeWhenFlushed = false
     private var lingering = false
+    /// The client half-closed after complete requests: answer them, then close.
+    private var inputEnded = false
     private(set) var closed = false
     private var deadline: UInt64 = 0
     private var deadlineKind: DeadlineKind = .none
+    /// When the request head being received must be complete (0: none is due).
+    private var headDue: UInt64 = 0
+    /// When the request body being received must be complete (0: none is due).
+    private var bodyDue: UInt64 = 0
+    /// Bytes reserved with the server for the body being received.
+    private var bodyReserved = 0
     /// The client's address, read once at accept time and given to each request.
     private let peer: String?
     /// Pipelined requests parsed ahead of the one being answered before reading pauses.
     static let maxQueued = 32
 
     enum Item {
-        case request(HTTPRequest)
+        case request(HTTPRequest, reserved: Int)
         case error(GatewayError)
     }
 
@@ -52,20 +60,23 @@ final class Connection {
     func start() {
         loop.assertOnLoop()
         loop.watch(self, read: true, write: false, adding: true)
-        setDeadline(.idle)
+        // A new connection owes its first request head within the header timeout.
+        headDue = Self.now + Self.nanoseconds(server.settings.headerTimeoutSeconds)
+        refreshDeadline()
     }
 
     /// Readiness from the loop's epoll set.
     func handle(events: LoopEvents) {
         guard !closed else { return }
         if events.contains(.writable) { flush() }
+        if inputEnded, !events.isDisjoint(with: [.hangup, .error]) { return close() }
         if !closed, !events.isDisjoint(with: [.readable, .hangup, .error]) { readable() }
     }
 
     /// Tells the loop what to watch: input unless reading is paused, output while some waits.
     private func updateInterest() {
         guard !closed else { return }
-        loop.watch(self, read: !readSuspended, write: watchingWrite, adding: false)
+        loop.watch(self, read: !readSuspended && !inputEnded, write: watchingWrite, adding: false)
     }
 
     // MARK: reading
@@ -75,32 +86,91 @@ final class Connection {
         let result = Socket.read(fd, into: loop.readBuffer)
         switch result {
         case .bytes(let n):
-            if lingering { return }
+            // After a final error, what the client still sends is discarded.
+            if lingering || stopParsing { return }
+            // Any byte, an empty line too, starts the clock of the next request head.
+            if headDue == 0, bodyDue == 0, !parser.isReadingBody {
+                headDue = Self.now + Self.nanoseconds(server.settings.headerTimeoutSeconds)
+            }
             parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<n]))
             parseAvailable()
         case .wouldBlock:
             return
-        case .closed, .failed:
+        case .closed:
+            if lingering || parser.hasPartialRequest { return close() }
+            // A half-close after complete requests: they are still answered.
+            inputEnded = true
+            updateInterest()
+            closeIfAnswered()
+        case .failed:
             close()
         }
     }
 
     private func parseAvailable() {
         while !stopParsing {
+            let parsed: HTTPRequest?
             do {
-                guard var request = try parser.next() else { break }
-                request.peer = peer
-                pending.append(.request(request))
+                parsed = try parser.next()
             } catch {
-                pending.append(.error(error.gatewayError))
-                stopParsing = true
+                fail(error.gatewayError)
+                break
             }
+            guard var request = parsed else { break }
+            request.peer = peer
+            pending.append(.request(request, reserved: bodyReserved))
+            bodyReserved = 0
+            headDue = 0
+            bodyDue = 0
+        }
+        if !stopParsing { reserveBody() }
+        if parser.isReadingBody, bodyDue == 0 {
+            headDue = 0
+            bodyDue = Self.now + Self.nanoseconds(server.settings.bodyTimeoutSeconds)
+        } else if !parser.isReadingBody, parser.hasPartialRequest, headDue == 0 {
+            headDue = Self.now + Self.nanoseconds(server.settings.headerTimeoutSeconds)
         }
         if pending.count >= Self.maxQueued, !readSuspended {
             readSuspended = true
             updateInterest()
         }
         processNext()
+    }
+
+    /// Reserves what the body being received is known to need from the server's budget for all
+    /// bodies in flight; beyond it the request gets a 503 (after the ones before it).
+    private func reserveBody() {
+        let claim = parser.bodyClaim
+        guard claim > bodyReserved else { return }
+        if server.reserveBody(claim - bodyReserved) {
+            bodyReserved = claim
+        } else {
+            fail(GatewayError(status: 503, type: "service_unavailable", code: "request_bodies_over_capacity",
+                              message: "Too many request bodies are being received at once "
+                                + "(server.max_buffered_body_bytes); retry shortly.", retryAfter: 1))
+        }
+    }
+
+    /// The input cannot go on: queues `error` behind the requests already parsed and stops
+    /// reading requests (and drops the partial one, with its reservation).
+    private func fail(_ error: GatewayError) {
+        pending.append(.error(error))
+        stopParsing = true
+        releaseBody()
+    }
+
+    private func releaseBody() {
+        server.releaseBody(bodyReserved)
+        bodyReserved = 0
+        parser = HTTPParser(maxHeaderBytes: server.settings.maxHeaderBytes, maxBodyBytes: server.settings.maxBodyBytes)
+        headDue = 0
+        bodyDue = 0
+    }
+
+    /// Drops queued requests, giving their body reservations back.
+    private func dropPending() {
+        for case .request(_, let reserved) in pending { server.releaseBody(reserved) }
+        pending.removeAll()
     }
 
     // MARK: dispatching requests
@@ -113,9 +183,10 @@ final class Connection {
             let item = pending.removeFirst()
             switch item {
             case .error(let error):
-                pending.removeAll()
+                dropPending()
                 sendFinalError(error)
-            case .request(let request):
+            case .request(let request, let reserved):
+                server.releaseBody(reserved)
                 let writer = HTTPResponseWriter(connection: self, request: request)
                 current = writer
                 server.requestStarted()
@@ -126,7 +197,7 @@ final class Connection {
             readSuspended = false
             updateInterest()
         }
-        if current == nil, pending.isEmpty, parser.expectsContinue, !closeWhenFlushed {
+        if current == nil, pending.isEmpty, parser.expectsContinue, !closeWhenFlushed, !stopParsing {
             parser.continueSent()
             write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
@@ -136,19 +207,20 @@ final class Connection {
     /// Answers a request the parser refused, then closes the connection.
     private func sendFinalError(_ error: GatewayError) {
         var out: [UInt8] = []
-        var headers = HTTPHeaders()
-        headers.add("Content-Type", "application/json")
-        HTTPResponseHead.encode(status: error.status, headers: headers, contentLength: error.body.count,
+        HTTPResponseHead.encode(status: error.status, headers: error.responseHeaders, contentLength: error.body.count,
                                 keepAlive: false, date: loop.date, into: &out)
         out.append(contentsOf: error.body)
         server.log(.init(method: "-", path: "-", status: error.status, note: error.message))
         closeWhenFlushed = true
         stopParsing = true
+        releaseBody()
         write(out)
     }
 
+    /// Whether the response to `request` leaves the connection open. Requests queued behind
+    /// it (a malformed one's 400 too) are answered first either way.
     func shouldKeepAlive(after request: HTTPRequest) -> Bool {
-        request.keepAlive && !stopParsing && !closeWhenFlushed && !server.isDraining
+        request.keepAlive && !closeWhenFlushed && !server.isDraining && !(inputEnded && pending.isEmpty)
     }
 
     /// Called by the writer when the current response is complete.
@@ -158,7 +230,8 @@ final class Connection {
         if !keepAlive {
             closeWhenFlushed = true
             stopParsing = true
-            pending.removeAll()
+            dropPending()
+            releaseBody()
             if bufferedBytes == 0 { flush() }
             return
         }
@@ -207,20 +280,28 @@ final class Connection {
             updateInterest()
         }
         if closeWhenFlushed, current == nil {
-            beginLingeringClose()
+            if inputEnded { close() } else { beginLingeringClose() }
             return
         }
+        if inputEnded, current == nil, pending.isEmpty { return close() }
         refreshDeadline()
         current?.drained()
     }
 
     // MARK: closing
 
+    /// After the client's half-close: closes once every request it sent is answered and sent.
+    private func closeIfAnswered() {
+        if current == nil, pending.isEmpty, bufferedBytes == 0 { close() }
+    }
+
     /// Half-closes and discards what the client still sends for a moment, so the final
     /// response is not destroyed by a reset caused by unread input.
     private func beginLingeringClose() {
         guard !closed, !lingering else { return }
         lingering = true
+        // Its requests are over: the slot is free for a new client while it lingers (briefly).
+        server.connectionClosed()
         shutdown(fd, Int32(SHUT_WR))
         if readSuspended {
             readSuspended = false
@@ -234,13 +315,15 @@ final class Connection {
         guard !closed else { return }
         closed = true
         loop.connections[fd] = nil
-        server.connectionClosed()
+        if !lingering { server.connectionClosed() }
         if let writer = current {
             current = nil
             server.requestFinished()
             writer.clientDidGo()
         }
-        pending.removeAll()
+        dropPending()
+        server.releaseBody(bodyReserved)
+        bodyReserved = 0
         loop.unwatch(fd)
         Glibc.close(fd)
         // Events already read in this batch may still name this connection.
@@ -249,19 +332,21 @@ final class Connection {
 
     // MARK: timeouts
 
-    private func setDeadline(_ kind: DeadlineKind) {
+    static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func nanoseconds(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+
+    private func setDeadline(_ kind: DeadlineKind, at due: UInt64? = nil) {
         let s = server.settings
         let seconds: Double
         switch kind {
         case .none: deadlineKind = .none; deadline = 0; return
-        case .idle: seconds = s.idleTimeoutSeconds
+        case .idle, .write: seconds = s.idleTimeoutSeconds
         case .header: seconds = s.headerTimeoutSeconds
         case .body: seconds = s.bodyTimeoutSeconds
-        case .write: seconds = s.idleTimeoutSeconds
         case .linger: seconds = min(2, s.idleTimeoutSeconds)
         }
         deadlineKind = kind
-        deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        deadline = due ?? Self.now + Self.nanoseconds(seconds)
     }
 
     private func refreshDeadline() {
@@ -270,10 +355,12 @@ final class Connection {
             if bufferedBytes > 0 { setDeadline(.write) } else if deadlineKind != .none { setDeadline(.none) }
         } else if bufferedBytes > 0 {
             setDeadline(.write)
-        } else if parser.isReadingBody {
-            setDeadline(.body)
-        } else if parser.hasPartialRequest {
-            if deadlineKind != .header { setDeadline(.header) }
+        } else if bodyDue != 0 {
+            // A total for the whole body (a pause limit alone lets a byte now and then hold it open).
+            setDeadline(.body, at: bodyDue)
+        } else if headDue != 0 {
+            // From the head's first byte; leading empty lines count, and bytes do not extend it.
+            setDeadline(.header, at: headDue)
         } else {
             setDeadline(.idle)
         }
@@ -284,7 +371,7 @@ final class Connection {
         switch deadlineKind {
         case .header, .body:
             let what = deadlineKind == .header ? "request headers" : "request body"
-            pending.removeAll()
+            dropPending()
             sendFinalError(.requestTimeout("Timed out waiting for the \(what)."))
             if !lingering { setDeadline(.write) }
         case .idle, .write, .linger, .none:

@@ -71,6 +71,17 @@ public struct HTTPParser: Sendable {
         }
     }
 
+    /// Bytes the body in progress is known to need: its declared length, or for a chunked body
+    /// what has arrived plus the rest of the chunk being read (0 between requests).
+    public var bodyClaim: Int {
+        switch state {
+        case .fixedBody(let length): length
+        case .chunkData(let remaining): body.count + remaining
+        case .chunkSize, .chunkDataEnd, .trailers: body.count
+        case .head, .failed: 0
+        }
+    }
+
     /// Clears the 100-continue flag once the interim response has been sent.
     public mutating func continueSent() { expectsContinue = false }
 

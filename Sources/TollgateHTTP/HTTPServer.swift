@@ -20,12 +20,29 @@ public final class HTTPServer: @unchecked Sendable {
     private let requestTotal = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     private let peakBuffered = Atomic<Int>(0)
+    private let bufferedBodies = Atomic<Int>(0)
+    /// The accept call: a new non-blocking fd, or -1 with `errno` set (tests inject failures).
+    private let acceptCall: @Sendable (Int32) -> Int32
+    /// How long accepting pauses when the process is out of file descriptors.
+    var acceptBackoffSeconds = 0.25
+    /// At most one "out of file descriptors" line per this many seconds.
+    var descriptorLogInterval = 10.0
+    // Accept queue only.
+    private var acceptPaused = false
+    private var lastDescriptorLog: UInt64?
+    /// Times accepting paused for lack of descriptors (for tests and diagnostics).
+    private(set) var acceptPauses = 0
     /// Receives one line per request the server answers by itself (malformed input, overload).
     public var logger: (@Sendable (ServerLogEntry) -> Void)?
 
-    public init(settings: ServerSettings, loops: Int, handler: any HTTPHandler) {
+    public convenience init(settings: ServerSettings, loops: Int, handler: any HTTPHandler) {
+        self.init(settings: settings, loops: loops, handler: handler, accept: { tg_accept4($0) })
+    }
+
+    init(settings: ServerSettings, loops: Int, handler: any HTTPHandler, accept: @escaping @Sendable (Int32) -> Int32) {
         self.settings = settings
         self.handler = handler
+        acceptCall = accept
         let count = max(1, loops)
         self.loops = (0..<count).map { EventLoop(index: $0) }
         let shortest = min(settings.headerTimeoutSeconds, settings.bodyTimeoutSeconds, settings.idleTimeoutSeconds)
@@ -43,6 +60,25 @@ public final class HTTPServer: @unchecked Sendable {
     /// `resetPeakBufferedBytes`): what slow clients cost in memory.
     public var peakBufferedBytes: Int { peakBuffered.load(ordering: .relaxed) }
     public func resetPeakBufferedBytes() { peakBuffered.store(0, ordering: .relaxed) }
+    /// Bytes reserved for request bodies still arriving, over all connections.
+    public var bufferedBodyBytes: Int { bufferedBodies.load(ordering: .relaxed) }
+
+    /// Reserves `bytes` more for a body being received; false when that would pass
+    /// `max_buffered_body_bytes` (nothing is reserved then).
+    func reserveBody(_ bytes: Int) -> Bool {
+        var seen = bufferedBodies.load(ordering: .relaxed)
+        while true {
+            guard seen + bytes <= settings.maxBufferedBodyBytes else { return false }
+            let (exchanged, original) = bufferedBodies.compareExchange(expected: seen, desired: seen + bytes,
+                                                                       ordering: .relaxed)
+            if exchanged { return true }
+            seen = original
+        }
+    }
+
+    func releaseBody(_ bytes: Int) {
+        if bytes > 0 { bufferedBodies.subtract(bytes, ordering: .relaxed) }
+    }
 
     /// Called by a connection whose unsent output grew.
     func noteBuffered(_ bytes: Int) {
@@ -66,6 +102,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Accepts on sockets that are already listening (for example passed in by systemd).
     public func start(listeningSockets fds: [Int32]) {
+        if let warning = Self.raiseDescriptorLimit(needed: settings.maxConnections) {
+            log(ServerLogEntry(method: "-", path: "-", status: 0, note: warning))
+        }
         for fd in fds {
             _ = tg_set_nonblocking(fd)
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
@@ -79,6 +118,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// Stops accepting new connections; open ones carry on.
     public func stopAccepting() {
         acceptQueue.sync {
+            // A suspended source must be resumed before it can be cancelled and released.
+            if acceptPaused { resumeAccepting() }
             for source in listeners { source.cancel() }
             listeners.removeAll()
         }
@@ -100,13 +141,13 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func acceptAll(_ listenFD: Int32) {
         while true {
-            let fd = tg_accept4(listenFD)
+            let fd = acceptCall(listenFD)
             if fd < 0 {
                 switch errno {
                 case EINTR, ECONNABORTED: continue
                 case EAGAIN, EWOULDBLOCK: return
                 case EMFILE, ENFILE:
-                    log(ServerLogEntry(method: "-", path: "-", status: 503, note: "accept: out of file descriptors"))
+                    pauseAccepting()
                     return
                 default:
                     return
@@ -126,6 +167,47 @@ public final class HTTPServer: @unchecked Sendable {
                 connection.start()
             }
         }
+    }
+
+    /// Out of file descriptors: the pending connection stays in the backlog and the listening
+    /// socket stays readable, so accepting pauses for a moment instead of spinning (logged once
+    /// per `descriptorLogInterval`). Accept queue only.
+    private func pauseAccepting() {
+        guard !acceptPaused else { return }
+        acceptPaused = true
+        acceptPauses += 1
+        for source in listeners { source.suspend() }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if lastDescriptorLog.map({ now - $0 >= UInt64(descriptorLogInterval * 1e9) }) ?? true {
+            lastDescriptorLog = now
+            log(ServerLogEntry(method: "-", path: "-", status: 503,
+                               note: "accept: out of file descriptors; pausing accepts for \(acceptBackoffSeconds) s"))
+        }
+        acceptQueue.asyncAfter(deadline: .now() + acceptBackoffSeconds) { [self] in
+            if acceptPaused { resumeAccepting() }
+        }
+    }
+
+    private func resumeAccepting() {
+        acceptPaused = false
+        for source in listeners { source.resume() }
+    }
+
+    /// Raises the soft RLIMIT_NOFILE to the hard limit; a warning when it still cannot hold
+    /// `needed` connections (plus room for listeners, upstream sockets and the ledger).
+    static func raiseDescriptorLimit(needed: Int) -> String? {
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        let wanted = UInt64(needed) * 2 + 64
+        guard UInt64(limit.rlim_cur) < wanted else { return nil }
+        return "server.max_connections (\(needed)) needs about \(wanted) file descriptors (a client and an upstream "
+            + "socket each) but RLIMIT_NOFILE allows \(limit.rlim_cur): raise LimitNOFILE= or lower max_connections"
     }
 
     /// Over the connection limit: a short 503 and close.

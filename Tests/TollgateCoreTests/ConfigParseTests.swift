@@ -17,6 +17,7 @@ let configRefusals: [(String, String, String)] = [
     (#"{"server": {"max_body_bytes": 0}}"#, "server.max_body_bytes", "must be at least 1"),
     (#"{"server": {"max_header_bytes": 255}}"#, "server.max_header_bytes", "must be at least 256"),
     (#"{"server": {"max_connections": 0}}"#, "server.max_connections", "must be at least 1"),
+    (#"{"server": {"max_buffered_body_bytes": 0}}"#, "server.max_buffered_body_bytes", "must be at least 1"),
     (#"{"server": {"idle_timeout_seconds": 0}}"#, "server.idle_timeout_seconds", "must be a positive number of seconds"),
     (#"{"server": {"header_timeout_seconds": "5"}}"#, "server.header_timeout_seconds", "must be a positive number"),
     (#"{"providers": []}"#, "providers", "must be an object"),
@@ -114,7 +115,7 @@ let configRefusals: [(String, String, String)] = [
             {
               "listen": "[::1]:8080", "ledger": "/var/lib/tollgate/ledger.sqlite", "log_level": "debug",
               "server": {"loops": 4, "max_body_bytes": 1024, "max_header_bytes": 256, "max_connections": 10,
-                         "header_timeout_seconds": 1.5, "body_timeout_seconds": 2, "idle_timeout_seconds": 3},
+                         "max_buffered_body_bytes": 4096, "header_timeout_seconds": 1.5, "body_timeout_seconds": 2, "idle_timeout_seconds": 3},
               "providers": {
                 "zeta": {"type": "openai_compatible", "base_url": "http://127.0.0.1:9/v1", "protocol": "openai_chat",
                          "auth": "bearer", "api_key": "file:/run/secrets/zeta", "priority": 0,
@@ -140,6 +141,7 @@ let configRefusals: [(String, String, String)] = [
         server.maxBodyBytes = 1024
         server.maxHeaderBytes = 256
         server.maxConnections = 10
+        server.maxBufferedBodyBytes = 4096
         server.headerTimeoutSeconds = 1.5
         server.bodyTimeoutSeconds = 2
         server.idleTimeoutSeconds = 3
