@@ -11,8 +11,9 @@ import TollgateCore
 /// once at the end of each batch of events for the transfers added in it. Connections to an
 /// upstream stay in the multi handle's cache and are reused. Lives on the loop's queue.
 public final class UpstreamClient {
-    public let loop: any SocketLoop
-    public var queue: DispatchQueue { loop.queue }
+    /// The loop owns this client (as its attachment): unowned, so the two do not keep each other alive.
+    public unowned let loop: any SocketLoop
+    public let queue: DispatchQueue
     let multi: UnsafeMutableRawPointer
     /// Sockets in the loop's set.
     private var watched: Set<Int32> = []
@@ -41,6 +42,7 @@ public final class UpstreamClient {
     public init(loop: any SocketLoop) {
         _ = Self.globalInit
         self.loop = loop
+        queue = loop.queue
         multi = curl_multi_init()
         let me = Unmanaged.passUnretained(self).toOpaque()
         _ = tg_curl_multi_setopt_socket(multi, { _, fd, what, userp, _ in
@@ -72,9 +74,23 @@ public final class UpstreamClient {
     /// Closes every transfer and connection. Call on the queue before dropping the client.
     public func close() {
         guard !closed else { return }
-        closed = true
         for transfer in Array(transfers.values) { transfer.cancel() }
         loop.armExternalTimer(nanoseconds: nil)
+        releaseHandles()
+    }
+
+    /// When its loop goes (the client is the loop's attachment), curl's handles go too. The
+    /// loop is not touched here: it is being torn down.
+    deinit { releaseHandles() }
+
+    private func releaseHandles() {
+        guard !closed else { return }
+        closed = true
+        for (easy, _) in transfers {
+            curl_multi_remove_handle(multi, easy)
+            cleanup(easy)
+        }
+        transfers.removeAll()
         curl_multi_cleanup(multi)
         for easy in idleHandles { cleanup(easy) }
         idleHandles.removeAll()
