@@ -147,7 +147,17 @@ public final class Ledger: @unchecked Sendable {
 
     /// Commits `row` and waits for it.
     public func recordNow(_ row: LedgerRow) throws(SQLiteError) {
-        if let error = queue.sync(execute: { insert([row]) }) { throw error }
+        if let error = commitNow([row]) { throw error }
+    }
+
+    /// Commits `rows` in one transaction on the calling thread (the ledger's queue is taken
+    /// synchronously, which libdispatch runs in place when it is idle): no thread hop. An event
+    /// loop uses it at the end of a batch, for the rows of every answer ending in that batch.
+    public func commitNow(_ rows: [LedgerRow]) -> SQLiteError? {
+        guard !rows.isEmpty else { return nil }
+        let error = queue.sync { insert(rows) }
+        checkpointer?.noteWritten(rows.count)
+        return error
     }
 
     private let lockOpen = Mutex(true)

@@ -1,4 +1,3 @@
-import Dispatch
 import TollgateCore
 import TollgateHTTP
 import TollgateLedger
@@ -16,9 +15,9 @@ final class LoopServices {
     }
 }
 
-/// The rows of every exchange that ends in one batch of a loop, committed in one write; when
-/// it lands, those answers' final bytes are released together (one hop back for the batch,
-/// not one per request). Lives on its loop's queue.
+/// The rows of every exchange that ends in one batch of a loop, committed in one transaction
+/// on the loop's own thread at the end of the batch (no hop to another thread); then those
+/// answers' final bytes are released together, in the same batch. Lives on its loop's queue.
 final class LoopLedger {
     let ledger: Ledger
     let loop: EventLoop
@@ -45,15 +44,10 @@ final class LoopLedger {
     private func flush() {
         scheduled = false
         let batch = rows
-        let continuations = LoopBound(waiting)
+        let continuations = waiting
         rows.removeAll()
         waiting.removeAll()
-        let loop = LoopBound(self.loop)
-        let logError = self.logError
-        ledger.record(batch, callbackQueue: self.loop.queue) { error in
-            if let error { logError("ledger write failed: \(error)") }
-            // The answers released together are written as one batch of the loop.
-            loop.value.batch { for then in continuations.value { then() } }
-        }
+        if let error = ledger.commitNow(batch) { logError("ledger write failed: \(error)") }
+        for then in continuations { then() }
     }
 }
