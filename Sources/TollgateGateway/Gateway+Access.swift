@@ -138,6 +138,10 @@ final class CORSResponseWriter: ResponseWriter {
         get { base.onDrained }
         set { base.onDrained = newValue }
     }
+    var onUndelivered: (() -> Void)? {
+        get { base.onUndelivered }
+        set { base.onUndelivered = newValue }
+    }
 
     func respond(status: Int, headers: HTTPHeaders, body: [UInt8]) { base.respond(status: status, headers: cors(headers), body: body) }
     func startStream(status: Int, headers: HTTPHeaders) { base.startStream(status: status, headers: cors(headers)) }

@@ -225,6 +225,9 @@ final class Connection {
 
     /// Called by the writer when the current response is complete.
     func responseFinished(keepAlive: Bool) {
+        if let writer = current, writer.onUndelivered != nil {
+            if bufferedBytes > 0 { unsent.append((writer, out.count)) } else { writer.delivered(true) }
+        }
         current = nil
         server.requestFinished()
         if !keepAlive {
@@ -239,6 +242,23 @@ final class Connection {
     }
 
     // MARK: writing
+
+    /// Finished responses whose last bytes are still in `out`, with the offset where they end.
+    private var unsent: [(writer: HTTPResponseWriter, end: Int)] = []
+
+    /// Tells finished responses whose bytes have all been sent; on close, the rest that they were not.
+    private func settleUnsent(closing: Bool) {
+        guard !unsent.isEmpty else { return }
+        if closing {
+            for entry in unsent { entry.writer.delivered(false) }
+            unsent.removeAll()
+            return
+        }
+        while let first = unsent.first, first.end <= outOffset || bufferedBytes == 0 {
+            first.writer.delivered(true)
+            unsent.removeFirst()
+        }
+    }
 
     /// Queues bytes for the client; they leave at the end of the loop's batch.
     func write(_ bytes: [UInt8]) {
@@ -261,6 +281,7 @@ final class Connection {
             case .bytes(let n):
                 outOffset += n
             case .wouldBlock:
+                settleUnsent(closing: false)
                 server.noteBuffered(bufferedBytes)
                 if !watchingWrite {
                     watchingWrite = true
@@ -273,6 +294,7 @@ final class Connection {
                 return
             }
         }
+        settleUnsent(closing: false)
         out.removeAll(keepingCapacity: out.capacity <= 256 << 10)
         outOffset = 0
         if watchingWrite {
@@ -321,6 +343,7 @@ final class Connection {
             server.requestFinished()
             writer.clientDidGo()
         }
+        settleUnsent(closing: true)
         dropPending()
         server.releaseBody(bodyReserved)
         bodyReserved = 0

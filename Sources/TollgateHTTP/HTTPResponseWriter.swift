@@ -10,6 +10,8 @@ public final class HTTPResponseWriter: ResponseWriter {
     public var onClientGone: (() -> Void)?
     /// Called when the client has taken everything buffered so far (for flow control).
     public var onDrained: (() -> Void)?
+    /// Kept past the end of the response until its bytes have been sent (or the connection died).
+    public var onUndelivered: (() -> Void)?
     public private(set) var isClientGone = false
     public private(set) var status = 0
     private var state: State = .idle
@@ -96,6 +98,13 @@ public final class HTTPResponseWriter: ResponseWriter {
     }
 
     func drained() { onDrained?() }
+
+    /// The response's last bytes left (true) or the connection died first (false).
+    func delivered(_ yes: Bool) {
+        let callback = onUndelivered
+        onUndelivered = nil
+        if !yes { callback?() }
+    }
 }
 
 import Dispatch

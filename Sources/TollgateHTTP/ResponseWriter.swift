@@ -19,6 +19,9 @@ public protocol ResponseWriter: AnyObject {
     var onClientGone: (() -> Void)? { get set }
     /// Called when the client has taken everything buffered so far (for flow control).
     var onDrained: (() -> Void)? { get set }
+    /// Called if the connection dies after the response was complete but before its last
+    /// bytes were sent: the answer was never delivered.
+    var onUndelivered: (() -> Void)? { get set }
 
     func respond(status: Int, headers: HTTPHeaders, body: [UInt8])
     /// Sends the head of a chunked response; the body follows with `writeChunk`.

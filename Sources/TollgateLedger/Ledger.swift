@@ -86,8 +86,8 @@ public final class Ledger: @unchecked Sendable {
         }
         try db.execute("PRAGMA journal_mode = WAL")
         try db.execute("PRAGMA synchronous = NORMAL")
-        // Commits never checkpoint (that fsyncs the database file, milliseconds a response
-        // would wait for): a second connection does it off the commit path (`Checkpointer`).
+        // Commits do not checkpoint (that fsyncs the database file, milliseconds a response
+        // would wait for); `noteWritten` queues a checkpoint every `rowsPerCheckpoint` rows.
         try db.execute("PRAGMA wal_autocheckpoint = 0")
         try Migrations.run(on: db)
         insert = try db.prepare("""
@@ -98,11 +98,29 @@ public final class Ledger: @unchecked Sendable {
             """)
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
-        checkpointer = try? Checkpointer(path: path)
     }
 
-    /// Copies the WAL into the database file in the background while rows keep being committed.
-    private let checkpointer: Checkpointer?
+    /// Rows written since the last checkpoint (touched on the ledger's queue only).
+    private var rowsSinceCheckpoint = 0
+    private var checkpointQueued = false
+    /// Rows after which the WAL is copied into the database file (about 1,000 WAL pages hold more).
+    static let rowsPerCheckpoint = 2000
+
+    /// Called on the ledger's queue after a commit: every `rowsPerCheckpoint` rows, a PASSIVE
+    /// checkpoint is queued behind the writes waiting now. It runs on the writer's own
+    /// connection and queue, so it completes and the next commit starts the WAL from its
+    /// beginning (a checkpoint on a second connection racing the writer never completes, and
+    /// the WAL and its index would grow without bound).
+    private func noteWritten(_ rows: Int) {
+        rowsSinceCheckpoint += rows
+        guard rowsSinceCheckpoint >= Self.rowsPerCheckpoint, !checkpointQueued else { return }
+        checkpointQueued = true
+        queue.async { [self] in
+            rowsSinceCheckpoint = 0
+            checkpointQueued = false
+            try? db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        }
+    }
 
     /// Commits `rows`, then calls `done` with the outcome on `callbackQueue`. Rows that arrive
     /// while a commit is running are committed together in the next transaction (group commit).
@@ -130,7 +148,7 @@ public final class Ledger: @unchecked Sendable {
         let rows = batch.flatMap(\.rows)
         let outcome = insert(rows)
         for write in batch { write.queue.async { write.done(outcome) } }
-        checkpointer?.noteWritten(rows.count)
+        noteWritten(rows.count)
     }
 
     private func insert(_ rows: [LedgerRow]) -> SQLiteError? {
@@ -155,9 +173,20 @@ public final class Ledger: @unchecked Sendable {
     /// loop uses it at the end of a batch, for the rows of every answer ending in that batch.
     public func commitNow(_ rows: [LedgerRow]) -> SQLiteError? {
         guard !rows.isEmpty else { return nil }
-        let error = queue.sync { insert(rows) }
-        checkpointer?.noteWritten(rows.count)
-        return error
+        return queue.sync {
+            let error = insert(rows)
+            noteWritten(rows.count)
+            return error
+        }
+    }
+
+    /// The answer of `requestID` was committed as `ok` but its last bytes never left (the
+    /// client's connection died first): its row becomes `client_cancelled` (499).
+    public func markUndelivered(requestID: String) {
+        queue.async { [self] in
+            let sql = "UPDATE requests SET outcome = 'client_cancelled', status = 499 WHERE request_id = ? AND outcome = 'ok'"
+            if let statement = try? db.prepare(sql) { try? statement.run([.text(requestID)]) }
+        }
     }
 
     private let lockOpen = Mutex(true)

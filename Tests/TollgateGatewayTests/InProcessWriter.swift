@@ -23,6 +23,7 @@ final class RecordingWriter: ResponseWriter, @unchecked Sendable {
     var bufferedBytes: Int { 0 }
     var onClientGone: (() -> Void)?
     var onDrained: (() -> Void)?
+    var onUndelivered: (() -> Void)?
     private let done = DispatchSemaphore(value: 0)
     /// Called on the loop after each chunk (a test may hang up from here).
     var onChunk: ((RecordingWriter) -> Void)?

@@ -251,6 +251,7 @@ final class Exchange: AttemptDelegate {
         finished = true
         let cost = settle(outcome: .ok, status: 200, health: .success)
         commit { [self] in
+            watchDelivery()
             response.endStream()
             logDone(status: 200, cost: cost)
         }
@@ -276,6 +277,7 @@ final class Exchange: AttemptDelegate {
         finished = true
         let cost = settle(outcome: .ok, status: attempt?.status ?? 200, health: .success)
         commit { [self] in
+            watchDelivery()
             response.respond(body: answer.body, headers: tollgateHeaders, cost: cost)
             logDone(status: 200, cost: cost)
         }
@@ -288,6 +290,17 @@ final class Exchange: AttemptDelegate {
         commit { [self] in
             response.respond(error: error, headers: candidate == nil ? HTTPHeaders() : tollgateHeaders)
             logDone(status: error.status, error: error.message, cost: 0)
+        }
+    }
+
+    /// An answer booked `ok` whose last bytes then never leave (the connection dies first) is
+    /// re-booked as cancelled: `ok` is only ever recorded for an answer that was sent.
+    private func watchDelivery() {
+        guard let ledger = gateway.ledger else { return }
+        let (requestID, logger) = (self.requestID, gateway.logger)
+        writer.onUndelivered = {
+            ledger.markUndelivered(requestID: requestID)
+            logger.warning("the answer was not delivered: the client's connection closed first", metadata: ["request_id": "\(requestID)"])
         }
     }
 

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TollgateCore
+import TollgateTestSupport
+
+/// `ok` is recorded only for an answer that left tollgate: when the client's connection dies
+/// after the row was committed but before the answer's last bytes were sent, the row becomes
+/// `client_cancelled`.
+@Suite struct DeliveryTests {
+    @Test func anAnswerThatNeverLeftIsNotBookedOK() throws {
+        // A large answer the client never reads: it cannot all be sent.
+        let text = String(repeating: "y", count: 8 << 20)
+        let upstream = try FakeUpstream { _, conn in
+            try conn.respond(status: 200, body: Canned.completion(model: "m", text: text))
+        }
+        let gate = try GatewayHarness(config: GatewayHarness.config([("a", upstream.baseURL, ["m"])]))
+        let client = try gate.client()
+        var small: Int32 = 4096
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        try client.send(postRequest("/v1/chat/completions", json: chatBody(model: "m")))
+        // The row is committed (ok) before the answer is written.
+        let committed = try gate.ledgerRows(atLeast: 1)
+        #expect(committed.first?.outcome == .ok)
+        // The client goes away with most of the answer unsent (a reset, not a clean close).
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+        shutdown(client.fd, Int32(SHUT_RDWR))
+        let deadline = Date().addingTimeInterval(5)
+        var rows = try gate.ledger.allRows()
+        while rows.first?.outcome == .ok, Date() < deadline {
+            usleep(20_000)
+            rows = try gate.ledger.allRows()
+        }
+        #expect(rows.count == 1)
+        #expect(rows.first?.outcome == .clientCancelled)
+        #expect(rows.first?.status == 499)
+    }
+
+    @Test func aDeliveredAnswerStaysOK() throws {
+        let upstream = try Upstreams.healthy("delivered")
+        let gate = try GatewayHarness(config: GatewayHarness.config([("a", upstream.baseURL, ["m"])]))
+        let response = try gate.chat(chatBody(model: "m"))
+        #expect(response.status == 200)
+        usleep(100_000)
+        #expect(try gate.ledger.allRows().map(\.outcome) == [.ok])
+    }
+}
