@@ -22,7 +22,7 @@ extension JSONValue {
     }
 }
 
-struct JSONParser {
+struct JSONParser: JSONCursor {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0
@@ -33,23 +33,12 @@ struct JSONParser {
         self.maxDepth = maxDepth
     }
 
-    func fail(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: index) }
-
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()
         guard index == bytes.count else { throw fail("unexpected data after the JSON value") }
         return value
-    }
-
-    mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
-            }
-        }
     }
 
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
@@ -64,19 +53,6 @@ struct JSONParser {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw fail("unexpected character")
         }
-    }
-
-    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
-        let count = literal.utf8CodeUnitCount
-        guard bytes.count - index >= count else { throw fail("unexpected end of JSON") }
-        let base = literal.utf8Start
-        for i in 0..<count where bytes[index + i] != base[i] { throw fail("invalid literal") }
-        index += count
-    }
-
-    mutating func enter() throws(JSONParseError) {
-        depth += 1
-        if depth > maxDepth { throw fail("JSON nested too deeply") }
     }
 
     mutating func parseObject() throws(JSONParseError) -> JSONValue {
@@ -135,28 +111,9 @@ struct JSONParser {
 
     mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-        } else {
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
+        try skipNumber()
         return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
-
-    func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
@@ -222,24 +179,6 @@ struct JSONParser {
             }
         }
         throw fail("unterminated string")
-    }
-
-    mutating func hex4() throws(JSONParseError) -> UInt32 {
-        guard bytes.count - index >= 4 else { throw fail("invalid unicode escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[index]
-            let digit: UInt32
-            switch b {
-            case 0x30...0x39: digit = UInt32(b - 0x30)
-            case 0x41...0x46: digit = UInt32(b - 0x41 + 10)
-            case 0x61...0x66: digit = UInt32(b - 0x61 + 10)
-            default: throw fail("invalid unicode escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
     }
 
     func validUTF8(_ start: Int, _ end: Int) throws(JSONParseError) -> String {

@@ -47,7 +47,7 @@ extension JSONScan {
 import Glibc
 #endif
 
-struct JSONScanner {
+struct JSONScanner: JSONCursor {
     let bytes: UnsafeRawBufferPointer
     let maxDepth: Int
     var index = 0
@@ -60,8 +60,6 @@ struct JSONScanner {
         self.maxDepth = maxDepth
     }
 
-    func fail(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: index) }
-
     mutating func scanDocument() throws(JSONParseError) -> JSONScan {
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of JSON") }
@@ -70,15 +68,6 @@ struct JSONScanner {
         skipWhitespace()
         guard index == bytes.count else { throw fail("unexpected data after the JSON value") }
         return JSONScan(isObject: isObject, members: members, escapedKeys: escapedKeys)
-    }
-
-    mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
-            }
-        }
     }
 
     mutating func skipValue(recordMembers: Bool = false) throws(JSONParseError) {
@@ -93,19 +82,6 @@ struct JSONScanner {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
         default: throw fail("unexpected character")
         }
-    }
-
-    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
-        let count = literal.utf8CodeUnitCount
-        guard bytes.count - index >= count else { throw fail("unexpected end of JSON") }
-        let base = literal.utf8Start
-        for i in 0..<count where bytes[index + i] != base[i] { throw fail("invalid literal") }
-        index += count
-    }
-
-    mutating func enter() throws(JSONParseError) {
-        depth += 1
-        if depth > maxDepth { throw fail("JSON nested too deeply") }
     }
 
     mutating func skipObject(record: Bool) throws(JSONParseError) {
@@ -162,29 +138,6 @@ struct JSONScanner {
         }
         depth -= 1
     }
-
-    mutating func skipNumber() throws(JSONParseError) {
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-        } else {
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
-    }
-
-    func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
     /// Skips a string (from its opening quote), checking escapes, control characters and
     /// UTF-8; returns whether it held escapes.
@@ -256,21 +209,4 @@ struct JSONScanner {
         index += length
     }
 
-    mutating func hex4() throws(JSONParseError) -> UInt32 {
-        guard bytes.count - index >= 4 else { throw fail("invalid unicode escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let b = bytes[index]
-            let digit: UInt32
-            switch b {
-            case 0x30...0x39: digit = UInt32(b - 0x30)
-            case 0x41...0x46: digit = UInt32(b - 0x41 + 10)
-            case 0x61...0x66: digit = UInt32(b - 0x61 + 10)
-            default: throw fail("invalid unicode escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
-    }
 }
