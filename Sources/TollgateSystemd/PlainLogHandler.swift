@@ -49,48 +49,15 @@ public struct PlainLogHandler: LogHandler {
         }
     }
 
-    /// The second's part of the timestamp, formatted once per second (per thread).
-    private static let cache = ThreadLocalStamp()
-
     static func timestamp() -> String {
         let ms = wallClockMilliseconds()
-        let second = Int(ms / 1000)
-        let base = cache.base(forSecond: second)
+        var seconds = time_t(ms / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var buffer = [Int8](repeating: 0, count: 32)
+        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
+        let base = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let millis = Int(ms.truncatingRemainder(dividingBy: 1000))
         return base + "." + (millis < 10 ? "00" : millis < 100 ? "0" : "") + String(millis) + "Z"
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS` of the last second asked for, kept per thread.
-final class ThreadLocalStamp: Sendable {
-    private let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { if let p = $0 { Unmanaged<Box>.fromOpaque(p).release() } }
-        return key
-    }()
-
-    final class Box {
-        var second = -1
-        var text = ""
-    }
-
-    func base(forSecond second: Int) -> String {
-        let box: Box
-        if let existing = pthread_getspecific(key) {
-            box = Unmanaged<Box>.fromOpaque(existing).takeUnretainedValue()
-        } else {
-            box = Box()
-            pthread_setspecific(key, Unmanaged.passRetained(box).toOpaque())
-        }
-        if box.second != second {
-            var seconds = time_t(second)
-            var parts = tm()
-            gmtime_r(&seconds, &parts)
-            var buffer = [Int8](repeating: 0, count: 32)
-            let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
-            box.text = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            box.second = second
-        }
-        return box.text
     }
 }
