@@ -10,6 +10,8 @@ public struct LedgerRow: Sendable, Equatable {
     public var timeMs: Int64
     public var requestID: String
     public var client: String?
+    /// The API the client spoke (chat unless set).
+    public var api: InboundAPI
     public var route: String
     public var provider: String
     public var model: String
@@ -24,12 +26,13 @@ public struct LedgerRow: Sendable, Equatable {
     public var ttfbMs: Double?
     public var totalMs: Double
 
-    public init(timeMs: Int64, requestID: String, client: String? = nil, route: String, provider: String, model: String,
+    public init(timeMs: Int64, requestID: String, client: String? = nil, api: InboundAPI = .chat, route: String, provider: String, model: String,
                 streamed: Bool, outcome: LedgerOutcome, attempt: Int, status: Int, usage: Usage, tokensEstimated: Bool,
                 costUSD: Double, ttfbMs: Double?, totalMs: Double) {
         self.timeMs = timeMs
         self.requestID = requestID
         self.client = client
+        self.api = api
         self.route = route
         self.provider = provider
         self.model = model
@@ -93,8 +96,8 @@ public final class Ledger: @unchecked Sendable {
         insert = try db.prepare("""
             INSERT INTO requests (time_ms, request_id, client, route, provider, model, streamed, outcome, attempt,
                 status, input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
-                ttfb_ms, total_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ttfb_ms, total_ms, api)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
@@ -238,14 +241,15 @@ public final class Ledger: @unchecked Sendable {
                 return .success(try db.prepare("""
                     SELECT time_ms, request_id, client, route, provider, model, streamed, outcome, attempt, status,
                         input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
-                        ttfb_ms, total_ms FROM requests ORDER BY id
+                        ttfb_ms, total_ms, api FROM requests ORDER BY id
                     """).rows())
             } catch {
                 return .failure(error)
             }
         }
         return try result.get().map { r in
-            LedgerRow(timeMs: r[0].int, requestID: r[1].text, client: r[2].optionalText, route: r[3].text,
+            LedgerRow(timeMs: r[0].int, requestID: r[1].text, client: r[2].optionalText,
+                      api: InboundAPI(rawValue: r[18].text) ?? .chat, route: r[3].text,
                       provider: r[4].text, model: r[5].text, streamed: r[6].int != 0, outcome: LedgerOutcome(rawValue: r[7].text) ?? .upstreamError,
                       attempt: Int(r[8].int), status: Int(r[9].int),
                       usage: Usage(promptTokens: Int(r[10].int), completionTokens: Int(r[12].int),
@@ -262,7 +266,7 @@ public final class Ledger: @unchecked Sendable {
             .int(Int64(row.attempt)), .int(Int64(row.status)), .int(Int64(row.usage.promptTokens)),
             .int(Int64(row.usage.cachedTokens)), .int(Int64(row.usage.completionTokens)),
             .int(Int64(row.usage.reasoningTokens)), .int(row.tokensEstimated ? 1 : 0), .double(row.costUSD),
-            row.ttfbMs.map { .double($0) } ?? .null, .double(row.totalMs),
+            row.ttfbMs.map { .double($0) } ?? .null, .double(row.totalMs), .text(row.api.rawValue),
         ]
     }
 }

@@ -27,6 +27,8 @@ enum Migrations {
         CREATE INDEX requests_time ON requests(time_ms);
         CREATE INDEX requests_provider_time ON requests(provider, time_ms);
         """,
+        // The inbound API the client spoke (`InboundAPI`); rows written before it existed were chat.
+        "ALTER TABLE requests ADD COLUMN api TEXT NOT NULL DEFAULT 'chat';",
     ]
 
     /// Brings the database up to the newest version inside one transaction.

@@ -1,5 +1,6 @@
 import TollgateCore
 import TollgateHTTP
+import TollgateLedger
 import TollgateWire
 
 /// POST /v1/chat/completions over the exchange: each attempt encoded by the candidate's chat
@@ -14,6 +15,7 @@ final class ChatAdapter: ExchangeAdapter {
         self.gateway = gateway
     }
 
+    var api: InboundAPI { .chat }
     var route: String { input.model }
     var streamed: Bool { input.stream }
     private lazy var clientWantsUsage: Bool = input.member("stream_options")?["include_usage"]?.boolValue ?? false

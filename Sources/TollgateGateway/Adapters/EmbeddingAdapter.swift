@@ -1,5 +1,6 @@
 import TollgateCore
 import TollgateHTTP
+import TollgateLedger
 import TollgateWire
 
 /// POST /v1/embeddings over the exchange: each attempt encoded by the candidate's embeddings
@@ -9,6 +10,7 @@ final class EmbeddingAdapter: ExchangeAdapter {
 
     init(input: EmbeddingRequestInput) { self.input = input }
 
+    var api: InboundAPI { .embeddings }
     var route: String { input.model }
     var streamed: Bool { false }
 

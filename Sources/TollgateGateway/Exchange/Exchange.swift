@@ -58,7 +58,7 @@ final class Exchange: AttemptDelegate {
                                       retries: $0.provider.retries)
             },
             order: order, settings: FailoverEngine.Settings(snapshot.config.failover), clock: monotonicSeconds)
-        ledger = AttemptLedger(requestID: requestID, route: adapter.route, streamed: adapter.streamed)
+        ledger = AttemptLedger(requestID: requestID, api: adapter.api, route: adapter.route, streamed: adapter.streamed)
         response = ResponseSide(writer: writer, adapter: adapter)
     }
 

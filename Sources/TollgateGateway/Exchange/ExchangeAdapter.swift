@@ -1,5 +1,6 @@
 import TollgateCore
 import TollgateHTTP
+import TollgateLedger
 import TollgateWire
 
 /// What one kind of request (chat, embeddings, and the inbound protocols to come) adds to the
@@ -7,6 +8,8 @@ import TollgateWire
 /// Everything else — the failover walk, breakers, budgets, the ledger, streaming with
 /// back-pressure, the headers tollgate adds — is the exchange's. Lives on the loop queue.
 protocol ExchangeAdapter: AnyObject {
+    /// The API the client spoke (recorded on the ledger rows).
+    var api: InboundAPI { get }
     /// The model the client asked for (a route, `NAME/model` or a bare id).
     var route: String { get }
     /// The client asked for a stream.
