@@ -64,6 +64,15 @@ public final class Gateway: HTTPHandler, Sendable {
         case "/v1/chat/completions", "/chat/completions":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
             startChat(request, response)
+        case "/v1/messages", "/messages":
+            guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
+            startMessages(request, response)
+        case "/v1/messages/count_tokens", "/messages/count_tokens":
+            guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
+            startCountTokens(request, response)
+        case "/v1/responses", "/responses":
+            guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
+            startResponses(request, response)
         case "/v1/embeddings", "/embeddings":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
             startEmbeddings(request, response)
@@ -72,7 +81,9 @@ public final class Gateway: HTTPHandler, Sendable {
             respondJSON(response, ["status": "ok"])
         case "/v1/models", "/models":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed(response, allow: "GET") }
-            respondJSON(response, snapshot.modelsListJSON())
+            // Anthropic's SDK (and Claude Code) list models in their own shape.
+            let anthropic = request.headers["anthropic-version"] != nil
+            respondJSON(response, anthropic ? Self.anthropicModelList(snapshot.modelsListJSON()) : snapshot.modelsListJSON())
         case "/admin/providers":
             guard request.method == "GET" else { return methodNotAllowed(response, allow: "GET") }
             respondJSON(response, providersJSON())
@@ -84,7 +95,8 @@ public final class Gateway: HTTPHandler, Sendable {
                 let id = String(path.dropFirst("/v1/models/".count))
                 let list = snapshot.modelsListJSON()["data"]?.arrayValue ?? []
                 if let model = list.first(where: { $0["id"]?.stringValue == id }) {
-                    return respondJSON(response, model)
+                    guard request.headers["anthropic-version"] != nil else { return respondJSON(response, model) }
+                    return respondJSON(response, Self.anthropicModelList(["data": [model]])["data"]?[0] ?? model)
                 }
                 return respondError(response, .modelNotFound("The model \"\(id)\" does not exist here."))
             }
@@ -95,9 +107,20 @@ public final class Gateway: HTTPHandler, Sendable {
 
     /// Every endpoint tollgate serves, for the 404 of an unknown path.
     static let endpoints = [
-        "POST /v1/chat/completions", "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/{id}", "GET /health",
+        "POST /v1/chat/completions", "POST /v1/messages", "POST /v1/messages/count_tokens", "POST /v1/responses",
+        "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/{id}", "GET /health",
         "GET /admin/providers", "GET /admin/spend",
     ]
+
+    /// An OpenAI model list in Anthropic's shape (`type`, `display_name`, `created_at`, paging fields).
+    static func anthropicModelList(_ list: JSONValue) -> JSONValue {
+        let models = (list["data"]?.arrayValue ?? []).map { model -> JSONValue in
+            let id = model["id"] ?? ""
+            return ["type": "model", "id": id, "display_name": id, "created_at": "1970-01-01T00:00:00Z"]
+        }
+        return ["data": .array(models), "has_more": false, "first_id": models.first?["id"] ?? .null,
+                "last_id": models.last?["id"] ?? .null]
+    }
 
     private func methodNotAllowed(_ response: any ResponseWriter, allow: String) {
         var headers = HTTPHeaders()

@@ -15,7 +15,8 @@ final class EmbeddingAdapter: ExchangeAdapter {
     var streamed: Bool { false }
 
     private var inputTokens: Int {
-        input.inputs.reduce(0) { $0 + TokenEstimator.tokens(forTextBytes: $1.utf8.count) }
+        if let counts = input.tokenCounts { return counts.reduce(0, +) }
+        return input.inputs.reduce(0) { $0 + TokenEstimator.tokens(forTextBytes: $1.utf8.count) }
     }
 
     func worstCaseCost(_ c: Candidate) -> Double {
@@ -42,8 +43,8 @@ final class EmbeddingAdapter: ExchangeAdapter {
         } catch {
             throw UpstreamFailure(kind: error.status >= 500 ? .badResponse : .badRequest, status: status, error: error)
         }
-        guard result.vectors.count == input.inputs.count else {
-            throw .badResponse("The upstream returned \(result.vectors.count) embeddings for \(input.inputs.count) inputs.")
+        guard result.vectors.count == input.count else {
+            throw .badResponse("The upstream returned \(result.vectors.count) embeddings for \(input.count) inputs.")
         }
         // Some providers (Gemini) report no tokens: the row is estimated, never $0.
         let estimated = result.promptTokens == 0

@@ -228,6 +228,10 @@ final class Exchange: AttemptDelegate {
                 // Counted for an estimate: a cut stream's usage may be missing or partial.
                 streamedTextBytes += adapter.textBytes(ofChunk: data)
                 out += adapter.render(chunk: data)
+            case .raw(let bytes, let textBytes):
+                // A same-family stream: the upstream's own events, byte for byte.
+                streamedTextBytes += textBytes
+                out += bytes
             case .usage(let reported):
                 usage = reported
             case .error(let error):
@@ -252,7 +256,7 @@ final class Exchange: AttemptDelegate {
         let cost = settle(outcome: .ok, status: 200, health: .success)
         commit { [self] in
             watchDelivery()
-            response.endStream()
+            response.endStream(usage: usage)
             logDone(status: 200, cost: cost)
         }
     }

@@ -35,7 +35,8 @@ protocol ExchangeAdapter: AnyObject {
 
     // Rendering for the client (OpenAI's shapes unless an adapter speaks another API).
     func render(chunk: String) -> [UInt8]
-    func renderStreamEnd() -> [UInt8]
+    /// The end of a complete stream (`usage`: what the provider reported, if anything).
+    func renderStreamEnd(usage: Usage?) -> [UInt8]
     func renderStreamError(_ error: GatewayError) -> [UInt8]
     func renderError(_ error: GatewayError) -> (headers: HTTPHeaders, body: [UInt8])
 }
@@ -50,7 +51,8 @@ struct ExchangeAnswer {
 
 extension ExchangeAdapter {
     func render(chunk: String) -> [UInt8] { SSEWriter.encode(data: chunk) }
-    func renderStreamEnd() -> [UInt8] { SSEWriter.done }
+    /// The end of a complete stream (`usage`: what the provider reported, if anything).
+    func renderStreamEnd(usage: Usage?) -> [UInt8] { SSEWriter.done }
     func renderStreamError(_ error: GatewayError) -> [UInt8] { error.sseEvent }
     func renderError(_ error: GatewayError) -> (headers: HTTPHeaders, body: [UInt8]) { (error.responseHeaders, error.body) }
     func streamDecoder(for candidate: Candidate, headers: HTTPHeaders) -> (any ChatStreamDecoder)? { nil }

@@ -38,8 +38,8 @@ struct ResponseSide {
         if !bytes.isEmpty { writer.writeChunk(bytes) }
     }
 
-    func endStream() {
-        send(adapter.renderStreamEnd())
+    func endStream(usage: Usage?) {
+        send(adapter.renderStreamEnd(usage: usage))
         writer.endStream()
     }
 

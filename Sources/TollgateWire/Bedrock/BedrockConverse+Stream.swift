@@ -19,7 +19,7 @@ extension BedrockConverse {
             switch output {
             case .error(let error): throw error
             case .usage(let reported): usage = reported
-            case .done: break
+            case .done, .raw: break
             case .chunk(let data):
                 guard let choice = (try? JSONValue.parse(data))?["choices"]?[0] else { continue }
                 if let reason = choice["finish_reason"]?.stringValue { finishReason = reason }

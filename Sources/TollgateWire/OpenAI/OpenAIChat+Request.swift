@@ -31,7 +31,7 @@ extension OpenAIChat {
 
     /// The client's bytes with the model value replaced and, when asked, `stream_options`
     /// inserted as the first member.
-    static func passThrough(_ raw: [UInt8], modelRange: Range<Int>, model: String, addUsage: Bool) -> [UInt8] {
+    public static func passThrough(_ raw: [UInt8], modelRange: Range<Int>, model: String, addUsage: Bool) -> [UInt8] {
         let modelJSON = JSONValue.string(model).serialized()
         var out: [UInt8] = []
         out.reserveCapacity(raw.count + modelJSON.count + 40)

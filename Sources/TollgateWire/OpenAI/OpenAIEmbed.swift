@@ -4,6 +4,8 @@ import TollgateCore
 /// Reference: https://platform.openai.com/docs/api-reference/embeddings (wire-formats.md §1).
 public struct OpenAIEmbed: EmbeddingProtocol {
     public let name = "openai_embed"
+    /// The body passes through, so token-id input reaches servers that take it.
+    public var acceptsTokenInput: Bool { true }
     public init() {}
 
     public func encode(_ request: EmbeddingRequestInput, upstreamModel: String,
