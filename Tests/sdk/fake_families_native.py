@@ -26,9 +26,20 @@ def anthropic_texts(content: Any) -> list[str]:
     return []
 
 
+# What the fake's /v1/messages/count_tokens answers: a count no estimate would give.
+ANTHROPIC_COUNT_TOKENS = 4242
+
+
 class AnthropicExchange(FamilyExchange):
     family = "anthropic"
     route = re.compile(r"^/v1/messages$")
+
+    def answer(self, entry: dict[str, Any], body: Any) -> None:
+        if entry["route"] == "/v1/messages/count_tokens":
+            if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body.get("messages"):
+                raise ValidationError("count_tokens needs model and messages")
+            return self.send_json(200, {"input_tokens": ANTHROPIC_COUNT_TOKENS})
+        return super().answer(entry, body)
     errors = ANTHROPIC_ERRORS
     usage = ANTHROPIC_USAGE
 

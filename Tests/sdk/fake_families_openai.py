@@ -39,6 +39,11 @@ class ResponsesExchange(FamilyExchange):
 
     def read_turn(self, entry: dict[str, Any], body: dict[str, Any], match: re.Match[str]) -> Turn:
         items = body.get("input")
+        if isinstance(items, str):  # the API takes a string for one user message
+            items = [{"type": "message", "role": "user", "content": items}]
+        # Message items may leave out their type (the SDK's EasyInputMessage).
+        items = [dict(it, type="message") if isinstance(it, dict) and "type" not in it and "role" in it else it
+                 for it in items or []]
         if not isinstance(body.get("model"), str):
             raise ValidationError("Missing required parameter: 'model'.")
         if not isinstance(items, list) or not items:
@@ -292,8 +297,14 @@ class AzureExchange(FamilyExchange):
         inputs = body.get("input")
         if isinstance(inputs, str):
             inputs = [inputs]
+        # Token ids, as OpenAI takes them: one list of ints, or a list of such lists.
+        if isinstance(inputs, list) and inputs and all(isinstance(t, int) for t in inputs):
+            inputs = [inputs]
+        if isinstance(inputs, list) and inputs and all(isinstance(t, list) and t and all(isinstance(i, int) for i in t)
+                                                       for t in inputs):
+            inputs = ["tokens:" + ",".join(map(str, t)) for t in inputs]
         if not isinstance(inputs, list) or not inputs or not all(isinstance(t, str) for t in inputs):
-            raise ValidationError("'input' must be a string or an array of strings")
+            raise ValidationError("'input' must be a string, an array of strings or token ids")
         fmt = body.get("encoding_format", "float")
         if fmt != "float":
             raise ValidationError(f"this fake answers only encoding_format float, not {fmt!r}")

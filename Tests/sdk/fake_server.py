@@ -246,6 +246,7 @@ class Exchange(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
+        self.entry["sent"] = bytes(data)  # the answer's body, for byte-for-byte comparisons
         if cut:
             self.wfile.write(data[: len(data) // 2])
             self.abort()
@@ -288,6 +289,7 @@ class Exchange(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def write(self, data: bytes) -> None:
+        self.entry["sent"] = self.entry.get("sent", b"") + data  # the body as sent, before chunk framing
         if self.chunked:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         else:

@@ -69,18 +69,21 @@ extension AnthropicInbound {
 
     /// Anthropic's error `type` for an HTTP status (wire-formats.md §3.4).
     public static func errorType(_ error: GatewayError) -> String {
+        switch error.status {
+        case 401: return "authentication_error"
+        case 402: return "billing_error"
+        case 403: return "permission_error"
+        case 404: return "not_found_error"
+        case 413: return "request_too_large"
+        case 429: return "rate_limit_error"
+        case 504: return "timeout_error"
+        default: break
+        }
         if errorTypes.contains(error.type) { return error.type }  // an Anthropic upstream's own
-        return switch error.status {
-        case 401: "authentication_error"
-        case 402: "billing_error"
-        case 403: "permission_error"
-        case 404: "not_found_error"
-        case 413: "request_too_large"
-        case 429: "rate_limit_error"
-        case 504: "timeout_error"
-        case 503, 529: "overloaded_error"
-        case 400..<500: "invalid_request_error"
-        default: "api_error"
+        switch error.status {
+        case 503, 529: return "overloaded_error"
+        case 400..<500: return "invalid_request_error"
+        default: return "api_error"
         }
     }
 
