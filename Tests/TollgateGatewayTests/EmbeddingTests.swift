@@ -33,7 +33,8 @@ import TollgateWire
 
     @Test func badEmbeddingRequests() throws {
         let gate = try GatewayHarness(config: GatewayHarness.config([("up", "http://127.0.0.1:9/v1", ["emb"])]))
-        for (body, fragment) in [(#"{"model":"emb"}"#, "input"), (#"{"model":"emb","input":[1,2]}"#, "token arrays"),
+        for (body, fragment) in [(#"{"model":"emb"}"#, "input"), (#"{"model":"emb","input":[1,"a"]}"#, "token ids"),
+                                 (#"{"model":"emb","input":[[1],[]]}"#, "token ids"),
                                  (#"{"model":"emb","input":"x","encoding_format":"int8"}"#, "encoding_format")] {
             let client = try gate.client()
             try client.send(postRequest("/v1/embeddings", json: body))

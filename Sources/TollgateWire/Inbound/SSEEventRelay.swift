@@ -48,16 +48,17 @@ public struct SSEEventRelay<Reader: SSEEventReader>: ChatStreamDecoder {
         guard !ended else { return [] }
         var outputs: [StreamOutput] = []
         if pending.contains(where: { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 }) {
-            // A last event without its blank line still counts.
-            outputs += relay(pending + [0x0A, 0x0A])
+            // A last event without its blank line still counts (and is relayed as it came).
+            outputs += relay(pending, parsing: pending + [0x0A, 0x0A])
         }
         pending.removeAll()
         return outputs
     }
 
-    private mutating func relay(_ event: [UInt8]) -> [StreamOutput] {
+    private mutating func relay(_ event: [UInt8], parsing: [UInt8]? = nil) -> [StreamOutput] {
         var parser = SSEParser()
-        let events = (try? parser.feed(event)) ?? []
+        var events = (try? parser.feed(parsing ?? event)) ?? []
+        if events.isEmpty, parsing == nil { events = (try? parser.feed([0x0A])) ?? [] }  // "\r\r" ends an event too
         guard let parsed = events.first else { return [.raw(event, textBytes: 0)] }  // comments, blank lines
         let seen = reader.read(parsed)
         switch seen.verdict {
