@@ -259,6 +259,26 @@ import TollgateCore
         #expect(message["usage"]?["input_tokens"] == 7 && message["usage"]?["cache_read_input_tokens"] == 3)
     }
 
+    @Test func aThoughtSignatureTravelsInTheCallID() throws {
+        let signature = "Zm9v+YmFy/YmF6=="
+        let id = ThoughtSignatureID.id("call_1", signature: signature)
+        #expect(id.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+        #expect(ThoughtSignatureID.split(id) == ("call_1", signature))
+        #expect(ThoughtSignatureID.split("toolu_01A") == ("toolu_01A", nil))
+        // A Messages history with that id becomes a common call with the signature back in place.
+        let translation = try AnthropicInbound.chatRequest([
+            "model": "m", "messages": [
+                ["role": "user", "content": "hi"],
+                ["role": "assistant", "content": [["type": "tool_use", "id": .string(id), "name": "f", "input": [:]]]],
+                ["role": "user", "content": [["type": "tool_result", "tool_use_id": .string(id), "content": "ok"]]],
+            ],
+        ])
+        let messages = try #require(translation.chat["messages"]?.arrayValue)
+        #expect(messages[1]["tool_calls"]?[0]?["id"] == "call_1")
+        #expect(ThoughtSignatureID.signature(ofCall: messages[1]["tool_calls"]?[0]) == signature)
+        #expect(messages[2]["tool_call_id"] == "call_1")
+    }
+
     // MARK: helpers
 
     func relayed(_ outputs: [StreamOutput]) -> [UInt8] {

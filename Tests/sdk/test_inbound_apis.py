@@ -132,7 +132,7 @@ def test_messages_stream_helper(gw, claude, tag, family):
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_messages_parallel_tools_round_trip(claude, tag, family, stream):
+def test_messages_parallel_tools_round_trip(claude, fakes, tag, family, stream):
     """Two tool calls in one turn, both answered in the next: the Claude Code loop."""
     model = TABLE[family].model
     turn = [{"role": "user", "content": f"weather #tools2 {tag}"}]
@@ -153,6 +153,15 @@ def test_messages_parallel_tools_round_trip(claude, tag, family, stream):
     second = claude.messages.create(model=model, max_tokens=512, tools=[WEATHER], messages=turn)
     text = second.content[0].text
     assert text.count("TOOL_OK") == 2 and RESULT in text, text
+    check_thought_signature(fakes, tag, family)
+
+
+def check_thought_signature(fakes, tag: str, family: str) -> None:
+    """Gemini's thought signature went out inside the call id and came back to Gemini with the call."""
+    if family != "gemini":
+        return
+    replayed = fakes["gemini"].find(tag)[-1]["body"]["contents"][1]["parts"]
+    assert replayed[0].get("thoughtSignature") == fu.GEMINI_THOUGHT_SIGNATURE, replayed
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -290,7 +299,7 @@ def test_responses_stream(oai, tag, family):
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_responses_function_tools_round_trip(oai, tag, family, stream):
+def test_responses_function_tools_round_trip(oai, fakes, tag, family, stream):
     model = TABLE[family].model
     items: list[Any] = [{"role": "user", "content": f"weather #tools2 {tag}"}]
     if stream:
@@ -304,6 +313,7 @@ def test_responses_function_tools_round_trip(oai, tag, family, stream):
     items += [{"type": "function_call_output", "call_id": c.call_id, "output": RESULT} for c in calls]
     second = oai.responses.create(model=model, input=items, tools=[RESPONSES_WEATHER])
     assert second.output_text.count("TOOL_OK") == 2 and RESULT in second.output_text
+    check_thought_signature(fakes, tag, family)
 
 
 def test_responses_structured_output(fakes, oai, tag):

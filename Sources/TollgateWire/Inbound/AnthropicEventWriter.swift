@@ -44,7 +44,8 @@ public struct AnthropicEventWriter {
                 toolsSeen.insert(index)
                 sawToolCall = true
                 let name = call["function"]?["name"]?.stringValue ?? ""
-                var block = AnthropicInbound.toolUseBlock(id: call["id"]?.stringValue, name: name, input: .object(JSONObject()))
+                let callID = call["id"]?.stringValue.map { ThoughtSignatureID.id($0, signature: ThoughtSignatureID.signature(ofCall: call)) }
+                var block = AnthropicInbound.toolUseBlock(id: callID, name: name, input: .object(JSONObject()))
                 if call["id"]?.stringValue == nil { block["id"] = .string("toolu_\(id)_\(index)") }
                 out += enter(.tool(index), start: block)
             }

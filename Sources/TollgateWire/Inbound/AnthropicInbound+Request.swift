@@ -177,7 +177,7 @@ public enum AnthropicInbound {
                 }
                 var text = try toolResultText(block["content"], param: at, dropped: &dropped)
                 if block["is_error"]?.boolValue == true { text = "Error: " + text }
-                tools.append(["role": "tool", "tool_call_id": .string(id), "content": .string(text)])
+                tools.append(["role": "tool", "tool_call_id": .string(ThoughtSignatureID.split(id).id), "content": .string(text)])
             case let type:
                 dropped.append("\(at) (\(type ?? "untyped") block)")
             }
@@ -206,8 +206,7 @@ public enum AnthropicInbound {
                     throw .invalidRequest("\(at) needs an id and a name.", param: at)
                 }
                 let input = block["input"] ?? .object(JSONObject())
-                calls.append(["id": .string(id), "type": "function",
-                              "function": ["name": .string(name), "arguments": .string(input.serializedString())]])
+                calls.append(ThoughtSignatureID.toolCall(id: id, name: name, arguments: .string(input.serializedString())))
             case "thinking", "redacted_thinking":
                 dropped.append("\(at) (\(block["type"]?.stringValue ?? "") block)")
             case let type:

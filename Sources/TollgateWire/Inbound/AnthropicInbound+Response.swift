@@ -17,7 +17,7 @@ extension AnthropicInbound {
             content.append(["type": "text", "text": .string(text)])
         }
         for call in message?["tool_calls"]?.arrayValue ?? [] {
-            content.append(toolUseBlock(id: call["id"]?.stringValue, name: call["function"]?["name"]?.stringValue ?? "",
+            content.append(toolUseBlock(id: call["id"]?.stringValue.map { ThoughtSignatureID.id($0, signature: ThoughtSignatureID.signature(ofCall: call)) }, name: call["function"]?["name"]?.stringValue ?? "",
                                         input: toolInput(call["function"]?["arguments"]?.stringValue ?? "")))
         }
         if content.isEmpty { content.append(["type": "text", "text": ""]) }

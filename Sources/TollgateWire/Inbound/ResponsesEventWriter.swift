@@ -38,7 +38,8 @@ public struct ResponsesEventWriter {
         for call in delta?["tool_calls"]?.arrayValue ?? [] {
             let index = call["index"]?.intValue ?? 0
             if calls[index] == nil {
-                let callID = call["id"]?.stringValue ?? "call_\(echo.id)_\(index)"
+                let callID = ThoughtSignatureID.id(call["id"]?.stringValue ?? "call_\(echo.id)_\(index)",
+                                                   signature: ThoughtSignatureID.signature(ofCall: call))
                 calls[index] = ("fc_\(echo.id)_\(index)", callID, call["function"]?["name"]?.stringValue ?? "", "")
                 out += enter(.call(index))
             }

@@ -126,8 +126,7 @@ public enum ResponsesInbound {
             guard let callID = item["call_id"]?.stringValue, let name = item["name"]?.stringValue else {
                 throw .invalidRequest("\(param) needs call_id and name.", param: param)
             }
-            let call: JSONValue = ["id": .string(callID), "type": "function",
-                                   "function": ["name": .string(name), "arguments": item["arguments"] ?? "{}"]]
+            let call = ThoughtSignatureID.toolCall(id: callID, name: name, arguments: item["arguments"] ?? "{}")
             // Calls of one turn go into one assistant message, with the text said before them.
             if var last = messages.last, last["role"]?.stringValue == "assistant" {
                 var calls = last["tool_calls"]?.arrayValue ?? []
@@ -150,7 +149,7 @@ public enum ResponsesInbound {
             } else {
                 output = item["output"].map { $0.serializedString() } ?? ""
             }
-            messages.append(["role": "tool", "tool_call_id": .string(callID), "content": .string(output)])
+            messages.append(["role": "tool", "tool_call_id": .string(ThoughtSignatureID.split(callID).id), "content": .string(output)])
         default:
             dropped.append("\(param) (\(type ?? "untyped") item)")
         }

@@ -61,7 +61,9 @@ extension ResponsesInbound {
             items.append(messageItem(id: "msg_\(idBase)", text: text, status: "completed"))
         }
         for (i, call) in calls.enumerated() {
-            items.append(functionCallItem(id: "fc_\(idBase)_\(i)", callID: call["id"]?.stringValue ?? "call_\(idBase)_\(i)",
+            let callID = ThoughtSignatureID.id(call["id"]?.stringValue ?? "call_\(idBase)_\(i)",
+                                               signature: ThoughtSignatureID.signature(ofCall: call))
+            items.append(functionCallItem(id: "fc_\(idBase)_\(i)", callID: callID,
                                           name: call["function"]?["name"]?.stringValue ?? "",
                                           arguments: call["function"]?["arguments"]?.stringValue ?? "", status: "completed"))
         }
