@@ -84,3 +84,147 @@ uint64_t tg_timerfd_drain(int fd) {
 int tg_sqlite3_bind_text(sqlite3_stmt *stmt, int index, const char *text, int length) {
     return sqlite3_bind_text(stmt, index, text, length, SQLITE_TRANSIENT);
 }
+
+// MARK: peer identity
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tg_peer_cred(int fd, int32_t *pid, uint32_t *uid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    *pid = cred.pid;
+    *uid = cred.uid;
+    return 0;
+}
+
+/// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it carries.
+static int unmap_v4(const struct sockaddr_in6 *in6, struct sockaddr_in *out) {
+    static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(in6->sin6_addr.s6_addr, prefix, 12) != 0) return 0;
+    memset(out, 0, sizeof *out);
+    out->sin_family = AF_INET;
+    out->sin_port = in6->sin6_port;
+    memcpy(&out->sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+    return 1;
+}
+
+int tg_tcp_peer_uid(int fd, uint32_t *uid, uint64_t *inode) {
+    struct sockaddr_storage local, peer;
+    socklen_t llen = sizeof local, plen = sizeof peer;
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0) return -1;
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) return -1;
+    if (local.ss_family == AF_INET6) {
+        struct sockaddr_in l4, p4;
+        if (unmap_v4((struct sockaddr_in6 *)&local, &l4) && unmap_v4((struct sockaddr_in6 *)&peer, &p4)) {
+            memcpy(&local, &l4, sizeof l4);
+            memcpy(&peer, &p4, sizeof p4);
+        }
+    }
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof msg);
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+    msg.req.sdiag_family = (uint8_t)local.ss_family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = ~0u;
+    msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+    msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    // The socket sought is the client's: its source is our peer, its destination is us.
+    if (local.ss_family == AF_INET) {
+        struct sockaddr_in *l = (struct sockaddr_in *)&local, *p = (struct sockaddr_in *)&peer;
+        msg.req.id.idiag_sport = p->sin_port;
+        msg.req.id.idiag_dport = l->sin_port;
+        memcpy(msg.req.id.idiag_src, &p->sin_addr, 4);
+        memcpy(msg.req.id.idiag_dst, &l->sin_addr, 4);
+    } else if (local.ss_family == AF_INET6) {
+        struct sockaddr_in6 *l = (struct sockaddr_in6 *)&local, *p = (struct sockaddr_in6 *)&peer;
+        msg.req.id.idiag_sport = p->sin6_port;
+        msg.req.id.idiag_dport = l->sin6_port;
+        memcpy(msg.req.id.idiag_src, &p->sin6_addr, 16);
+        memcpy(msg.req.id.idiag_dst, &l->sin6_addr, 16);
+    } else {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0) return -1;
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof kernel);
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(nl, &msg, sizeof msg, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+        int e = errno;
+        close(nl);
+        errno = e;
+        return -1;
+    }
+    long buf[2048];
+    ssize_t n = recv(nl, buf, sizeof buf, 0);
+    int e = errno;
+    close(nl);
+    if (n < 0) {
+        errno = e;
+        return -1;
+    }
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            struct nlmsgerr *err = NLMSG_DATA(h);
+            errno = err->error ? -err->error : ENOENT;
+            return -1;
+        }
+        if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+            struct inet_diag_msg *d = NLMSG_DATA(h);
+            *uid = d->idiag_uid;
+            *inode = d->idiag_inode;
+            return 0;
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+int32_t tg_pid_of_socket_inode(uint64_t inode) {
+    char want[64];
+    snprintf(want, sizeof want, "socket:[%llu]", (unsigned long long)inode);
+    DIR *proc = opendir("/proc");
+    if (!proc) return -1;
+    int32_t found = -1;
+    struct dirent *p;
+    while (found < 0 && (p = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(p->d_name, &end, 10);
+        if (*end != 0 || pid <= 0) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+        DIR *fds = opendir(path);
+        if (!fds) continue;
+        struct dirent *f;
+        while ((f = readdir(fds)) != NULL) {
+            if (f->d_name[0] == '.') continue;
+            char link[96], target[64];
+            snprintf(link, sizeof link, "/proc/%ld/fd/%s", pid, f->d_name);
+            ssize_t len = readlink(link, target, sizeof target - 1);
+            if (len <= 0) continue;
+            target[len] = 0;
+            if (strcmp(target, want) == 0) {
+                found = (int32_t)pid;
+                break;
+            }
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    return found;
+}

@@ -16,7 +16,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 extension Config {
     static let topLevelKeys: Set<String> = [
         "listen", "ledger", "log_level", "server", "providers", "routes", "models", "failover", "shutdown_grace_seconds",
-        "admin_key",
+        "admin_key", "clients", "listen_unix", "listen_unix_mode",
     ]
     static let failoverKeys: Set<String> = [
         "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
@@ -205,6 +205,12 @@ extension Config {
         if let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") {
             config.shutdownGraceSeconds = grace
         }
+        if let value = root["clients"] { config.clients = try parseClients(value, unknown: &config.unknownKeys) }
+        if let path = try root.string("listen_unix", path: "listen_unix") {
+            guard path.hasPrefix("/") else { throw ConfigError(key: "listen_unix", problem: "must be an absolute path") }
+            config.listenUnix = path
+        }
+        if let value = root["listen_unix_mode"] { config.listenUnixMode = try parseMode(value, path: "listen_unix_mode") }
         return config
     }
 
@@ -267,15 +273,7 @@ extension Config {
             guard let flag = value.boolValue else { throw ConfigError(key: "\(path).stream_usage", problem: "must be true or false") }
             p.streamUsage = flag
         }
-        if let value = o["budget"] {
-            guard case .object(let b) = value else { throw ConfigError(key: "\(path).budget", problem: "must be an object") }
-            for key in b.keys where !["daily_usd", "monthly_usd", "total_usd"].contains(key) {
-                throw ConfigError(key: "\(path).budget.\(key)", problem: "unknown budget; use daily_usd, monthly_usd or total_usd")
-            }
-            p.budget.dailyUSD = try b.amount("daily_usd", path: "\(path).budget.daily_usd")
-            p.budget.monthlyUSD = try b.amount("monthly_usd", path: "\(path).budget.monthly_usd")
-            p.budget.totalUSD = try b.amount("total_usd", path: "\(path).budget.total_usd")
-        }
+        if let value = o["budget"] { p.budget = try parseBudget(value, path: "\(path).budget") }
         p.timeoutSeconds = try o.seconds("timeout_seconds", path: "\(path).timeout_seconds") ?? p.timeoutSeconds
         p.connectTimeoutSeconds = try o.seconds("connect_timeout_seconds", path: "\(path).connect_timeout_seconds")
             ?? p.connectTimeoutSeconds

@@ -20,6 +20,11 @@ public struct Config: Sendable {
     public var shutdownGraceSeconds: Double = 30
     /// The key `/admin/*` requires (`"admin_key"`, a secret reference); nil: loopback clients only.
     public var adminKey: SecretReference?
+    /// Who may call, and what each may spend (`"clients"`); empty: anyone who can connect.
+    public var clients: [ClientConfig] = []
+    /// A Unix socket to listen on besides TCP (`"listen_unix"`), and its file mode.
+    public var listenUnix: String?
+    public var listenUnixMode: UInt32 = 0o660
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
     public func route(_ alias: String) -> [ModelTarget]? { routes.first { $0.alias == alias }?.targets }

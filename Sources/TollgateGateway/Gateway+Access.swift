@@ -147,6 +147,7 @@ final class CORSResponseWriter: ResponseWriter {
     func startStream(status: Int, headers: HTTPHeaders) { base.startStream(status: status, headers: cors(headers)) }
     func writeChunk(_ bytes: [UInt8]) { base.writeChunk(bytes) }
     func endStream() { base.endStream() }
+    func peerIdentity(needPID: Bool) -> PeerIdentity? { base.peerIdentity(needPID: needPID) }
 
     private func cors(_ headers: HTTPHeaders) -> HTTPHeaders {
         var h = headers

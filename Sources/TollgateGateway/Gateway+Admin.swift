@@ -49,6 +49,18 @@ extension Gateway {
         }
     }
 
+    /// Each limit of a budget with what remains of it.
+    func budgetJSON(_ live: BudgetBook.Snapshot) -> JSONObject {
+        var budget = JSONObject()
+        for (key, limit, spent) in [("daily_usd", live.budget.dailyUSD, live.today),
+                                    ("monthly_usd", live.budget.monthlyUSD, live.thisMonth),
+                                    ("total_usd", live.budget.totalUSD, live.total)] {
+            guard let limit else { continue }
+            budget[key] = ["limit": .double(limit), "remaining": .double(max(0, limit - spent - live.reserved))]
+        }
+        return budget
+    }
+
     func spendJSON(_ summary: SpendSummary) -> JSONValue {
         func row(_ r: SpendSummary.Row) -> JSONObject {
             JSONObject([
@@ -65,15 +77,8 @@ extension Gateway {
             let r = summary.providers.first { $0.key == name } ?? SpendSummary.Row(key: name)
             for entry in row(r).entries { o[entry.key] = entry.value }
             let live = budgets.snapshot(provider: name)
-            var budget = JSONObject()
-            for (key, limit, spent) in [("daily_usd", live.budget.dailyUSD, live.today),
-                                        ("monthly_usd", live.budget.monthlyUSD, live.thisMonth),
-                                        ("total_usd", live.budget.totalUSD, live.total)] {
-                guard let limit else { continue }
-                budget[key] = ["limit": .double(limit), "remaining": .double(max(0, limit - spent - live.reserved))]
-            }
             o["reserved_usd"] = .double(live.reserved)
-            o["budget"] = .object(budget)
+            o["budget"] = .object(budgetJSON(live))
             return .object(o)
         }
         let models: [JSONValue] = summary.models.map { r in
@@ -81,7 +86,16 @@ extension Gateway {
             for entry in row(r).entries { o[entry.key] = entry.value }
             return .object(o)
         }
-        return ["object": "spend", "providers": .array(providers), "models": .array(models)]
+        var clientNames = summary.clients.map(\.key)
+        for c in snapshot.clients.clients where !clientNames.contains(c.name) { clientNames.append(c.name) }
+        let clients: [JSONValue] = clientNames.map { name in
+            var o = JSONObject([("client", .string(name))])
+            let r = summary.clients.first { $0.key == name } ?? SpendSummary.Row(key: name)
+            for entry in row(r).entries { o[entry.key] = entry.value }
+            o["budget"] = .object(budgetJSON(clientBudgets.snapshot(provider: name)))
+            return .object(o)
+        }
+        return ["object": "spend", "providers": .array(providers), "models": .array(models), "clients": .array(clients)]
     }
 }
 

@@ -4,7 +4,7 @@ import TollgateWire
 
 extension Gateway {
     /// POST /v1/chat/completions: checks the body, plans the candidates and starts an exchange.
-    func startChat(_ request: HTTPRequest, _ response: any ResponseWriter) {
+    func startChat(_ request: HTTPRequest, _ response: any ResponseWriter, client: ResolvedClient?) {
         // A scan checks the whole body and finds the fields needed here; nothing is parsed
         // unless a translating protocol (or an estimate) asks for the JSON later.
         let scan: JSONScan
@@ -40,6 +40,6 @@ extension Gateway {
         case .failure(let error): return respondError(response, error, model: model)
         }
         Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: ChatAdapter(input: input, gateway: self),
-                 candidates: candidates).start()
+                 candidates: candidates, client: client).start()
     }
 }

@@ -4,7 +4,7 @@ import TollgateWire
 
 extension Gateway {
     /// POST /v1/embeddings: checks the body, plans the candidates that serve embeddings and starts an exchange.
-    func startEmbeddings(_ request: HTTPRequest, _ response: any ResponseWriter) {
+    func startEmbeddings(_ request: HTTPRequest, _ response: any ResponseWriter, client: ResolvedClient?) {
         let json: JSONValue
         do {
             json = try JSONValue.parse(request.body)
@@ -75,7 +75,7 @@ extension Gateway {
                 }
             }
             Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: EmbeddingAdapter(input: input),
-                     candidates: candidates).start()
+                     candidates: candidates, client: client).start()
         }
     }
 }

@@ -65,16 +65,16 @@ extension Gateway {
     }
 
     /// POST /v1/messages.
-    func startMessages(_ request: HTTPRequest, _ response: any ResponseWriter) {
+    func startMessages(_ request: HTTPRequest, _ response: any ResponseWriter, client: ResolvedClient?) {
         let dialect = MessagesDialect()
         guard let inbound = readInbound(request, response, translate: AnthropicInbound.chatRequest, renderError: dialect.renderError),
               let (snapshot, candidates) = planInbound(inbound, request, response, renderError: dialect.renderError) else { return }
-        startInboundExchange(dialect, inbound, request, response, snapshot: snapshot, candidates: candidates)
+        startInboundExchange(dialect, inbound, request, response, snapshot: snapshot, candidates: candidates, client: client)
     }
 
     /// POST /v1/responses. `previous_response_id` names state kept by an upstream: only a
     /// Responses upstream can take it, so the other candidates are left out (400 when none remain).
-    func startResponses(_ request: HTTPRequest, _ response: any ResponseWriter) {
+    func startResponses(_ request: HTTPRequest, _ response: any ResponseWriter, client: ResolvedClient?) {
         let dialect = ResponsesDialect(request: .null, createdAt: Int(wallClockSeconds()))
         guard let inbound = readInbound(request, response, translate: ResponsesInbound.chatRequest, renderError: dialect.renderError),
               var (snapshot, candidates) = planInbound(inbound, request, response, renderError: dialect.renderError) else { return }
@@ -88,22 +88,23 @@ extension Gateway {
         }
         snapshot = self.snapshot
         startInboundExchange(ResponsesDialect(request: inbound.json, createdAt: dialect.createdAt), inbound, request, response,
-                             snapshot: snapshot, candidates: candidates)
+                             snapshot: snapshot, candidates: candidates, client: client)
     }
 
     private func startInboundExchange(_ dialect: any InboundDialect, _ inbound: InboundRequest, _ request: HTTPRequest,
-                                      _ response: any ResponseWriter, snapshot: GatewaySnapshot, candidates: [Candidate]) {
+                                      _ response: any ResponseWriter, snapshot: GatewaySnapshot, candidates: [Candidate],
+                                      client: ResolvedClient?) {
         if !inbound.dropped.isEmpty, candidates.contains(where: { $0.provider.chat.name != dialect.nativeProtocol }) {
             logger.warning("\(dialect.api.rawValue) request: \(inbound.dropped.joined(separator: ", ")) cannot be carried to other API families and is dropped when translating")
         }
         let adapter = InboundAdapter(dialect: dialect, chat: ChatAdapter(input: inbound.input, gateway: self), rawBody: request.body,
                                      modelRange: inbound.modelRange, clientHeaders: request.headers)
-        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: adapter, candidates: candidates).start()
+        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: adapter, candidates: candidates, client: client).start()
     }
 
     /// POST /v1/messages/count_tokens: exact from an Anthropic upstream when the model has one;
     /// otherwise estimated here and marked so (`x-tollgate-tokens-estimated: true`).
-    func startCountTokens(_ request: HTTPRequest, _ response: any ResponseWriter) {
+    func startCountTokens(_ request: HTTPRequest, _ response: any ResponseWriter, client: ResolvedClient?) {
         let render = MessagesDialect.renderError
         guard let inbound = readInbound(request, response, translate: AnthropicInbound.chatRequest, renderError: render),
               let (snapshot, candidates) = planInbound(inbound, request, response, renderError: render) else { return }
@@ -118,7 +119,7 @@ extension Gateway {
         }
         let adapter = CountTokensAdapter(rawBody: request.body, modelRange: inbound.modelRange, route: inbound.model,
                                          clientHeaders: request.headers)
-        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: adapter, candidates: native).start()
+        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: adapter, candidates: native, client: client).start()
     }
 
     func respondError(_ response: any ResponseWriter, _ error: GatewayError, rendered: (headers: HTTPHeaders, body: [UInt8]),

@@ -15,6 +15,10 @@ public final class Gateway: HTTPHandler, Sendable {
     let ledger: Ledger?
     public let health: ProviderHealth
     public let budgets: BudgetBook
+    /// Spend of each client against its budget (`clients` in the config).
+    public let clientBudgets: BudgetBook
+    /// Requests and tokens per minute of each client.
+    public let rates = RateLimiter()
 
     public init(snapshot: GatewaySnapshot, ledger: Ledger?, logger: Logger) {
         state = Mutex(snapshot)
@@ -22,12 +26,18 @@ public final class Gateway: HTTPHandler, Sendable {
         self.logger = logger
         health = ProviderHealth(settings: snapshot.config.failover)
         budgets = BudgetBook(limits: Self.limits(snapshot))
+        clientBudgets = BudgetBook(limits: Self.clientLimits(snapshot), owner: "client")
         if let ledger {
             // Budgets continue from the ledger after a restart.
             let (day, month) = utcDayAndMonthStart(wallClockSeconds())
             if let totals = try? ledger.spendByProvider(dayStartMs: Int64(day * 1000), monthStartMs: Int64(month * 1000)) {
                 for t in totals {
                     budgets.load(provider: t.provider, today: t.today, thisMonth: t.thisMonth, total: t.total)
+                }
+            }
+            if let totals = try? ledger.spendByClient(dayStartMs: Int64(day * 1000), monthStartMs: Int64(month * 1000)) {
+                for t in totals {
+                    clientBudgets.load(provider: t.provider, today: t.today, thisMonth: t.thisMonth, total: t.total)
                 }
             }
         }
@@ -37,12 +47,17 @@ public final class Gateway: HTTPHandler, Sendable {
         Dictionary(snapshot.config.providers.map { ($0.name, $0.budget) }, uniquingKeysWith: { a, _ in a })
     }
 
+    static func clientLimits(_ snapshot: GatewaySnapshot) -> [String: Budget] {
+        Dictionary(snapshot.clients.clients.map { ($0.name, $0.budget) }, uniquingKeysWith: { a, _ in a })
+    }
+
     public var snapshot: GatewaySnapshot { state.withLock { $0 } }
 
     /// New requests use `snapshot`; requests in flight finish on the one they started with.
     public func replace(_ snapshot: GatewaySnapshot) {
         health.update(settings: snapshot.config.failover)
         budgets.update(limits: Self.limits(snapshot))
+        clientBudgets.update(limits: Self.clientLimits(snapshot))
         state.withLock { $0 = snapshot }
     }
 
@@ -60,22 +75,32 @@ public final class Gateway: HTTPHandler, Sendable {
         // Host, origin and admin checks come before routing (Gateway+Access.swift).
         guard let response = admit(request, writer, snapshot: snapshot) else { return }
         let path = request.path
+        // Requests for a model come from a client: known by key or local identity when clients are configured.
+        var client: ResolvedClient?
+        if Self.modelPaths.contains(path), request.method == "POST", !snapshot.clients.isEmpty {
+            guard let known = snapshot.clients.identify(request, peer: { response.peerIdentity(needPID: $0) }) else {
+                let error = GatewayError(status: 401, type: "authentication_error", code: "unknown_client",
+                                         message: "No client matches this request: send a client key (Authorization: Bearer KEY or x-api-key), or call as a local user or unit the configuration names.")
+                return respondError(response, error, rendered: Self.errorRendering(path: path)(error), model: nil)
+            }
+            client = known
+        }
         switch path {
         case "/v1/chat/completions", "/chat/completions":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
-            startChat(request, response)
+            startChat(request, response, client: client)
         case "/v1/messages", "/messages":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
-            startMessages(request, response)
+            startMessages(request, response, client: client)
         case "/v1/messages/count_tokens", "/messages/count_tokens":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
-            startCountTokens(request, response)
+            startCountTokens(request, response, client: client)
         case "/v1/responses", "/responses":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
-            startResponses(request, response)
+            startResponses(request, response, client: client)
         case "/v1/embeddings", "/embeddings":
             guard request.method == "POST" else { return methodNotAllowed(response, allow: "POST") }
-            startEmbeddings(request, response)
+            startEmbeddings(request, response, client: client)
         case "/health", "/healthz":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed(response, allow: "GET") }
             respondJSON(response, ["status": "ok"])
@@ -103,6 +128,18 @@ public final class Gateway: HTTPHandler, Sendable {
             respondError(response, .notFound("Unknown path \(request.method) \(path). tollgate serves "
                                                  + Self.endpoints.joined(separator: ", ") + ".", code: "unknown_url"))
         }
+    }
+
+    /// The paths that ask a model for something (and so are a client's, and cost).
+    static let modelPaths: Set<Substring> = [
+        "/v1/chat/completions", "/chat/completions", "/v1/messages", "/messages", "/v1/messages/count_tokens",
+        "/messages/count_tokens", "/v1/responses", "/responses", "/v1/embeddings", "/embeddings",
+    ]
+
+    /// How errors are shaped on `path`: Anthropic's on the Messages paths, OpenAI's elsewhere.
+    static func errorRendering(path: Substring) -> (GatewayError) -> (headers: HTTPHeaders, body: [UInt8]) {
+        path.hasPrefix("/v1/messages") || path.hasPrefix("/messages") ? MessagesDialect.renderError
+            : { ($0.responseHeaders, $0.body) }
     }
 
     /// Every endpoint tollgate serves, for the 404 of an unknown path.

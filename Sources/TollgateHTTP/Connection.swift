@@ -37,6 +37,9 @@ final class Connection {
     private var bodyReserved = 0
     /// The client's address, read once at accept time and given to each request.
     private let peer: String?
+    /// The peer's identity, looked up on first use (a netlink round trip for TCP) and kept.
+    private var identity: PeerIdentity??
+    private var identityHasPID = false
     /// Pipelined requests parsed ahead of the one being answered before reading pauses.
     static let maxQueued = 32
 
@@ -46,6 +49,14 @@ final class Connection {
     }
 
     enum DeadlineKind { case none, idle, header, body, write, linger }
+
+    func peerIdentity(needPID: Bool) -> PeerIdentity? {
+        if let known = identity, !needPID || identityHasPID || known == nil { return known }
+        let found = Socket.peerIdentity(fd, needPID: needPID)
+        identity = .some(found)
+        identityHasPID = needPID
+        return found
+    }
 
     init(fd: Int32, loop: EventLoop, server: HTTPServer) {
         self.fd = fd

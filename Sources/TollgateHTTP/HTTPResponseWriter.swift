@@ -32,6 +32,7 @@ public final class HTTPResponseWriter: ResponseWriter {
     public var isFinished: Bool { state == .finished }
     /// Bytes written but not yet taken by the client.
     public var bufferedBytes: Int { connection.bufferedBytes }
+    public func peerIdentity(needPID: Bool) -> PeerIdentity? { connection.peerIdentity(needPID: needPID) }
 
     /// Drops the handler's callbacks once the response is complete (they usually capture the
     /// handler, which holds this writer: keeping them would leak both).

@@ -28,9 +28,13 @@ public protocol ResponseWriter: AnyObject {
     func startStream(status: Int, headers: HTTPHeaders)
     func writeChunk(_ bytes: [UInt8])
     func endStream()
+    /// Who is at the other end of the connection, when it is on this machine (see `PeerIdentity`).
+    func peerIdentity(needPID: Bool) -> PeerIdentity?
 }
 
 extension ResponseWriter {
+    public func peerIdentity(needPID: Bool) -> PeerIdentity? { nil }
+
     /// An OpenAI-shaped error response, with the headers the error calls for.
     public func respond(error: GatewayError, headers: HTTPHeaders = HTTPHeaders()) {
         var h = headers

@@ -17,6 +17,8 @@ public struct SpendSummary: Sendable {
     }
     public var providers: [Row]
     public var models: [Row]
+    /// Rows that name a client (`clients` in the config), by client.
+    public var clients: [Row] = []
 }
 
 /// One provider's spend, for seeding budgets at start.
@@ -61,12 +63,21 @@ extension Ledger {
         }
     }
 
+    /// Spend per client (today, this month, total), read synchronously (used at start).
+    public func spendByClient(dayStartMs: Int64, monthStartMs: Int64) throws(SQLiteError) -> [ProviderSpend] {
+        try summaryNow(dayStartMs: dayStartMs, monthStartMs: monthStartMs).clients.map {
+            ProviderSpend(provider: $0.key, today: $0.today, thisMonth: $0.thisMonth, total: $0.total)
+        }
+    }
+
     public func summaryNow(dayStartMs: Int64, monthStartMs: Int64) throws(SQLiteError) -> SpendSummary {
         try onQueue { () throws(SQLiteError) -> SpendSummary in
             let args: [SQLiteStatement.Value] = [.int(dayStartMs), .int(monthStartMs)]
             let providers = try self.connection.prepare(Self.groupSQL("provider")).rows(args)
             let models = try self.connection.prepare(Self.groupSQL("provider || '/' || model")).rows(args)
-            return SpendSummary(providers: Self.rows(providers), models: Self.rows(models))
+            let clients = try self.connection.prepare(Self.groupSQL("COALESCE(client, '')")).rows(args)
+            return SpendSummary(providers: Self.rows(providers), models: Self.rows(models),
+                                clients: Self.rows(clients).filter { !$0.key.isEmpty })
         }
     }
 

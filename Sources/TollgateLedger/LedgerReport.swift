@@ -19,6 +19,8 @@ public enum LedgerReport {
         switch groupBy {
         case "model": key = "provider || '/' || model"
         case "day": key = "strftime('%Y-%m-%d', time_ms / 1000, 'unixepoch')"
+        case "client": key = "COALESCE(client, '-')"
+        case "api": key = "api"
         default: key = "provider"
         }
         let order = groupBy == "day" ? "1" : "7 DESC, 1"

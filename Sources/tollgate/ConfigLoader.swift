@@ -27,8 +27,8 @@ enum ConfigLoader {
                 config.listen = address
             }
             let resolved = try WireRegistry.resolve(config, environment: ProcessInfo.processInfo.environment)
-            return Loaded(snapshot: GatewaySnapshot(config: config, providers: resolved.providers),
-                          warnings: resolved.warnings)
+            let snapshot = GatewaySnapshot(config: config, providers: resolved.providers)
+            return Loaded(snapshot: snapshot, warnings: resolved.warnings + snapshot.clients.warnings)
         } catch let error as ConfigError {
             throw StartupError("invalid config \(path): \(error)")
         }

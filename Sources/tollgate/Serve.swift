@@ -35,6 +35,9 @@ struct Serve: ParsableCommand {
     @Flag(name: .long, help: "Measurement only: write no ledger rows (no spend records; budgets count only in memory).")
     var noLedger = false
 
+    @Flag(name: .long, help: "Listen on a non-loopback address even though no client key is configured (anyone who can reach it may spend).")
+    var allowUnauthenticated = false
+
     func validate() throws {
         if let loops, loops < 1 || loops > 256 { throw ValidationError("--loops must be between 1 and 256") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
@@ -83,7 +86,17 @@ struct Serve: ParsableCommand {
             logger.info("\(entry.method) \(entry.path) status=\(entry.status) note=\"\(entry.note)\"")
         }
 
-        let addresses: [String]
+        // A non-loopback listener serves whoever can reach it: only with client keys, or when told so.
+        let host = snapshot.config.listen.host
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if passed.sockets.isEmpty, !loopback, !snapshot.clients.hasKeys {
+            guard allowUnauthenticated else {
+                throw StartupError("refusing to listen on \(snapshot.config.listen) without client keys: anyone who can reach it could spend through your providers. Configure \"clients\" with keys, listen on 127.0.0.1, or pass --allow-unauthenticated.")
+            }
+            logger.warning("listening on \(snapshot.config.listen) without client keys (--allow-unauthenticated)")
+        }
+
+        var addresses: [String]
         if passed.sockets.isEmpty {
             do {
                 let port = try server.start(listen: snapshot.config.listen)
@@ -95,6 +108,14 @@ struct Serve: ParsableCommand {
             server.start(listeningSockets: passed.sockets)
             addresses = passed.sockets.map(SocketActivation.localAddress)
             if listen != nil { logger.notice("--listen is ignored: systemd passed the sockets to serve on") }
+        }
+        if let path = snapshot.config.listenUnix, passed.sockets.isEmpty {
+            do {
+                server.start(listeningSockets: [try Socket.listenUnix(path: path, mode: snapshot.config.listenUnixMode)])
+                addresses.append("unix:\(path)")
+            } catch {
+                throw StartupError("cannot listen on \(path): \(error)")
+            }
         }
 
         let status = StatusReporter(sample: { [gateway, server] in

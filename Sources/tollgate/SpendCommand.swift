@@ -10,7 +10,7 @@ import TollgateLedger
 struct SpendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "spend", abstract: "Report spend from the ledger.")
 
-    enum Grouping: String, ExpressibleByArgument, CaseIterable { case provider, model, day }
+    enum Grouping: String, ExpressibleByArgument, CaseIterable { case provider, model, day, client, api }
 
     @Option(name: .long, help: "Config file whose \"ledger\" to read (default: config.example.json's).")
     var config: String?
@@ -18,7 +18,7 @@ struct SpendCommand: ParsableCommand {
     @Option(name: .long, help: "Ledger file to read (overrides --config).")
     var ledger: String?
 
-    @Option(name: .long, help: "Group by provider, model or day.")
+    @Option(name: .long, help: "Group by provider, model, day, client or api (the inbound API).")
     var by: Grouping = .provider
 
     @Option(name: .long, help: "Only requests on or after this UTC date (YYYY-MM-DD).")

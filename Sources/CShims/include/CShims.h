@@ -58,6 +58,16 @@ int tg_timerfd_arm(int fd, uint64_t first_ns, uint64_t interval_ns);
 /// Reads (clears) a timerfd's expiry count.
 uint64_t tg_timerfd_drain(int fd);
 
+// MARK: who is at the other end of a connection (client identities).
+/// SO_PEERCRED of a connected Unix socket: the peer's pid and uid. 0, or -1 and errno.
+int tg_peer_cred(int fd, int32_t *pid, uint32_t *uid);
+/// The owner uid and inode of the socket at the other end of a TCP connection on this machine,
+/// asked of the kernel's socket table through the sock_diag netlink interface (an exact lookup
+/// by both ends' addresses and ports). 0, or -1 and errno (ENOENT: no such local socket).
+int tg_tcp_peer_uid(int fd, uint32_t *uid, uint64_t *inode);
+/// The pid of a process holding the socket with `inode` open (a scan of /proc/PID/fd), or -1.
+int32_t tg_pid_of_socket_inode(uint64_t inode);
+
 // MARK: sqlite.
 int tg_sqlite3_bind_text(sqlite3_stmt *stmt, int index, const char *text, int length);
 

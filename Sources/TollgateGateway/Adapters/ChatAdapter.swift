@@ -20,6 +20,7 @@ final class ChatAdapter: ExchangeAdapter {
     var streamed: Bool { input.stream }
     private lazy var clientWantsUsage: Bool = input.member("stream_options")?["include_usage"]?.boolValue ?? false
     private lazy var inputTokens: Int = input.estimatedInputTokens
+    var estimatedInputTokens: Int { inputTokens }
 
     /// Estimated input plus the output cap at the model's prices.
     func worstCaseCost(_ c: Candidate) -> Double {

@@ -19,6 +19,8 @@ final class EmbeddingAdapter: ExchangeAdapter {
         return input.inputs.reduce(0) { $0 + TokenEstimator.tokens(forTextBytes: $1.utf8.count) }
     }
 
+    var estimatedInputTokens: Int { inputTokens }
+
     func worstCaseCost(_ c: Candidate) -> Double {
         c.info.priced ? c.info.cost(Usage(promptTokens: inputTokens)) : 0
     }

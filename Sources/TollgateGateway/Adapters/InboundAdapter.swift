@@ -60,6 +60,7 @@ final class InboundAdapter: ExchangeAdapter {
     }
 
     var api: InboundAPI { dialect.api }
+    var estimatedInputTokens: Int { inputTokens }
 
     func isNative(_ c: Candidate) -> Bool { c.provider.chat.name == dialect.nativeProtocol }
 

@@ -6,11 +6,13 @@ import TollgateLedger
 struct AttemptLedger {
     let requestID: String
     let api: InboundAPI
+    let client: String?
     let route: String
     let streamed: Bool
     private(set) var rows: [LedgerRow] = []
 
-    init(requestID: String, api: InboundAPI, route: String, streamed: Bool) {
+    init(requestID: String, api: InboundAPI, client: String?, route: String, streamed: Bool) {
+        self.client = client
         self.requestID = requestID
         self.api = api
         self.route = route
@@ -20,7 +22,7 @@ struct AttemptLedger {
     /// Books one attempt.
     mutating func add(_ candidate: Candidate?, attempt: Attempt?, outcome: LedgerOutcome, status: Int,
                       usage: Usage = Usage(), estimated: Bool = false, cost: Double = 0) {
-        rows.append(LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, api: api, route: route,
+        rows.append(LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, client: client, api: api, route: route,
                               provider: candidate?.provider.name ?? "-", model: candidate?.model ?? "-",
                               streamed: streamed, outcome: outcome, attempt: attempt?.number ?? 0, status: status,
                               usage: usage, tokensEstimated: estimated, costUSD: cost, ttfbMs: attempt?.firstByteMs,

@@ -19,6 +19,8 @@ final class Exchange: AttemptDelegate {
     private let loopLedger: LoopLedger?
     let adapter: any ExchangeAdapter
     let candidates: [Candidate]
+    /// Who asked (`clients` in the config), charged alongside the provider; nil when no clients are configured.
+    let caller: ResolvedClient?
     let requestID: String
     private var engine: FailoverEngine
     private var ledger: AttemptLedger
@@ -29,6 +31,8 @@ final class Exchange: AttemptDelegate {
     private var attempt: Attempt?
     private var admittedAsProbe = false
     private var reservation: BudgetBook.Reservation?
+    private var callerReservation: BudgetBook.Reservation?
+    private var rateTicket: RateLimiter.Ticket?
     private var decoder: (any ChatStreamDecoder)?
     private var usage: Usage?
     private var usageEstimated = false
@@ -37,7 +41,8 @@ final class Exchange: AttemptDelegate {
     private var finished = false
 
     init(gateway: Gateway, snapshot: GatewaySnapshot, writer: any ResponseWriter, adapter: any ExchangeAdapter,
-         candidates: [Candidate]) {
+         candidates: [Candidate], client caller: ResolvedClient? = nil) {
+        self.caller = caller
         self.gateway = gateway
         self.snapshot = snapshot
         self.writer = writer
@@ -58,13 +63,28 @@ final class Exchange: AttemptDelegate {
                                       retries: $0.provider.retries)
             },
             order: order, settings: FailoverEngine.Settings(snapshot.config.failover), clock: monotonicSeconds)
-        ledger = AttemptLedger(requestID: requestID, api: adapter.api, route: adapter.route, streamed: adapter.streamed)
+        ledger = AttemptLedger(requestID: requestID, api: adapter.api, client: caller?.name, route: adapter.route,
+                               streamed: adapter.streamed)
         response = ResponseSide(writer: writer, adapter: adapter)
     }
 
     func start() {
         writer.onClientGone = { [self] in clientGone() }
         writer.onDrained = { [self] in attempt?.resume() }
+        if let caller {
+            // A client asks only for what it is allowed, and within its rate.
+            guard ClientDirectory.allows(caller, model: adapter.route) else {
+                return finish(error: .forbidden("Client \"\(caller.name)\" may not use \"\(adapter.route)\" (its allow list: \(caller.allow.joined(separator: ", "))).",
+                                                code: "model_not_allowed"))
+            }
+            switch gateway.rates.admit(client: caller.name, rpm: caller.rpm, tpm: caller.tpm, tokens: adapter.estimatedInputTokens) {
+            case .failure(let limited):
+                return finish(error: .rateLimited("Client \"\(caller.name)\" is over its limit of \(limited.limit).",
+                                                  retryAfter: max(1, limited.retryAfter)))
+            case .success(let ticket):
+                rateTicket = ticket
+            }
+        }
         carryOut(engine.next(gate: gate))
     }
 
@@ -80,6 +100,17 @@ final class Exchange: AttemptDelegate {
             gateway.health.report(c.provider.name, .abandoned, wasProbe: admission == .probe)
             return .overBudget(refusal.description)
         case .success(let r):
+            if let caller {
+                // The client's budget is charged the same worst case, under its own lock.
+                switch gateway.clientBudgets.reserve(provider: caller.name, amount: adapter.worstCaseCost(c)) {
+                case .failure(let refusal):
+                    gateway.budgets.settle(r, cost: 0)
+                    gateway.health.report(c.provider.name, .abandoned, wasProbe: admission == .probe)
+                    return .overBudget(refusal.description)
+                case .success(let mine):
+                    callerReservation = mine
+                }
+            }
             reservation = r
             admittedAsProbe = admission == .probe
             return .open
@@ -147,6 +178,10 @@ final class Exchange: AttemptDelegate {
         if let reservation {
             gateway.budgets.settle(reservation, cost: cost)
             self.reservation = nil
+        }
+        if let callerReservation {
+            gateway.clientBudgets.settle(callerReservation, cost: cost)
+            self.callerReservation = nil
         }
         gateway.health.report(c.provider.name, outcome, wasProbe: admittedAsProbe)
         admittedAsProbe = false
@@ -346,6 +381,7 @@ final class Exchange: AttemptDelegate {
         }
         let cost = candidate.map { $0.info.cost(final) } ?? 0
         release(health, cost: cost)
+        if let rateTicket { gateway.rates.settle(rateTicket, tokens: final.promptTokens + final.completionTokens) }
         ledger.add(candidate, attempt: attempt, outcome: outcome, status: status, usage: final, estimated: estimated,
                    cost: cost)
         return cost

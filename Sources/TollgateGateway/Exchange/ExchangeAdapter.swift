@@ -15,6 +15,8 @@ protocol ExchangeAdapter: AnyObject {
     /// The client asked for a stream.
     var streamed: Bool { get }
 
+    /// Input tokens as estimated before any attempt (for a client's tokens-per-minute limit).
+    var estimatedInputTokens: Int { get }
     /// The most an attempt on `candidate` can cost, reserved against its budgets.
     func worstCaseCost(_ candidate: Candidate) -> Double
     /// The upstream request of one attempt.
@@ -58,4 +60,5 @@ extension ExchangeAdapter {
     func streamDecoder(for candidate: Candidate, headers: HTTPHeaders) -> (any ChatStreamDecoder)? { nil }
     func replay(_ answer: ExchangeAnswer) throws(UpstreamFailure) -> [StreamOutput] { [] }
     func textBytes(ofChunk chunk: String) -> Int { 0 }
+    var estimatedInputTokens: Int { 0 }
 }

@@ -29,15 +29,22 @@ public final class BudgetBook: Sendable {
         public let spent: Double
         public let reserved: Double
         public let needed: Double
+        /// What owns the budget: `provider` or `client`.
+        public var owner = "provider"
         public var description: String {
-            "provider \"\(provider)\" \(budget) budget of $\(formatUSD(limit)) (spent $\(formatUSD(spent)), reserved $\(formatUSD(reserved)), this request needs up to $\(formatUSD(needed)))"
+            "\(owner) \"\(provider)\" \(budget) budget of $\(formatUSD(limit)) (spent $\(formatUSD(spent)), reserved $\(formatUSD(reserved)), this request needs up to $\(formatUSD(needed)))"
         }
     }
 
     private let accounts = Mutex<[String: Account]>([:])
     private let limits: Mutex<[String: Budget]>
+    /// What the accounts are (`provider` or `client`), for refusals.
+    let owner: String
 
-    public init(limits: [String: Budget]) { self.limits = Mutex(limits) }
+    public init(limits: [String: Budget], owner: String = "provider") {
+        self.limits = Mutex(limits)
+        self.owner = owner
+    }
 
     public func update(limits new: [String: Budget]) { limits.withLock { $0 = new } }
 
@@ -72,7 +79,7 @@ public final class BudgetBook: Sendable {
                     guard let limit else { continue }
                     if spent + a.reserved + amount > limit + 1e-12 {
                         return .failure(Refusal(provider: provider, budget: name, limit: limit, spent: spent,
-                                                reserved: a.reserved, needed: amount))
+                                                reserved: a.reserved, needed: amount, owner: owner))
                     }
                 }
             }

@@ -27,6 +27,8 @@ public final class GatewaySnapshot: Sendable {
     public let redactor: SecretRedactor
     /// The admin key read from `admin_key`, or why it could not be read (then `/admin/*` refuses everyone).
     public let adminKey: Result<String, ConfigError>?
+    /// The configured clients, their keys read.
+    public let clients: ClientDirectory
 
     /// `environment` resolves an `env:` admin key.
     public init(config: Config, providers: [ResolvedProvider], catalog: ModelCatalog = .bundled,
@@ -47,7 +49,8 @@ public final class GatewaySnapshot: Sendable {
         }
         servedModels = served
         adminKey = config.adminKey.map { $0.resolve(environment: environment) }
-        var secrets = providers.flatMap(\.credentials.all)
+        clients = ClientDirectory(config.clients, environment: environment)
+        var secrets = providers.flatMap(\.credentials.all) + clients.secrets
         if case .success(let key)? = adminKey { secrets.append(key) }
         redactor = SecretRedactor(secrets: secrets)
     }
