@@ -112,12 +112,16 @@ public struct ClientDirectory: Sendable {
         return unit(ofCgroup: String(decoding: bytes, as: UTF8.self))
     }
 
-    /// The innermost `.service` (or `.scope`) in a cgroup v2 path: `0::/system.slice/a.service` → `a.service`;
-    /// a user's service `…/user@1000.service/app.slice/b.service` → `b.service`.
+    /// The innermost `.service` (or `.scope`) of a process's cgroup: the unified (v2) line
+    /// `0::/system.slice/a.service` → `a.service`, a user's service `…/user@1000.service/app.slice/b.service`
+    /// → `b.service`; on a hybrid hierarchy, the `name=systemd` line when the unified one names no unit.
     static func unit(ofCgroup text: String) -> String? {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) ?? text.split(separator: "\n").last
-        else { return nil }
-        let path = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last ?? ""
-        return path.split(separator: "/").last(where: { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }).map(String.init)
+        func unit(_ line: Substring) -> String? {
+            let path = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last ?? ""
+            return path.split(separator: "/").last(where: { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }).map(String.init)
+        }
+        let lines = text.split(separator: "\n")
+        if let line = lines.first(where: { $0.hasPrefix("0::") }), let found = unit(line) { return found }
+        return lines.first(where: { $0.contains(":name=systemd:") }).flatMap(unit)
     }
 }
