@@ -14,6 +14,54 @@ import TollgateCore
         }
     }
 
+    /// The hosted types added for the provider table: each reaches its documented endpoint with a bearer key.
+    @Test(arguments: [
+        ("qwen", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"),
+        ("zhipu", "https://api.z.ai/api/paas/v4/chat/completions"),
+        ("moonshot", "https://api.moonshot.ai/v1/chat/completions"),
+        ("perplexity", "https://api.perplexity.ai/chat/completions"),
+        ("cerebras", "https://api.cerebras.ai/v1/chat/completions"),
+        ("sambanova", "https://api.sambanova.ai/v1/chat/completions"),
+        ("nebius", "https://api.tokenfactory.nebius.com/v1/chat/completions"),
+        ("huggingface", "https://router.huggingface.co/v1/chat/completions"),
+        ("nvidia", "https://integrate.api.nvidia.com/v1/chat/completions"),
+        ("llamacpp", "http://127.0.0.1:8080/v1/chat/completions"),
+    ])
+    func hostedTypesReachTheirEndpoints(type: String, url: String) throws {
+        let config = try Config.parse(Array(#"{"providers": {"p": {"type": "\#(type)", "api_key": "k-1"}}}"#.utf8))
+        let provider = try #require(try WireRegistry.resolve(config, environment: [:]).providers.first)
+        #expect(provider.isEnabled)
+        let context = provider.chatContext(upstreamModel: "m", stream: false, clientWantsUsage: false, maxOutputTokens: nil,
+                                           requestID: "r", created: 0)
+        let request = try provider.upstreamRequest(for: chatInput(["model": "m", "messages": [["role": "user", "content": "hi"]]]),
+                                                   context: context)
+        #expect(request.url == url)
+        #expect(request.headers["Authorization"] == "Bearer k-1")
+    }
+
+    @Test func cloudflareAndVertexPutTheirFieldsInTheURL() throws {
+        let config = try Config.parse(Array("""
+            {"providers": {"cf": {"type": "cloudflare", "account_id": "acc 1", "api_key": "t"},
+                           "vx": {"type": "google_vertex", "project": "proj", "location": "europe-west4", "api_key": "ya29.x"},
+                           "vg": {"type": "google_vertex", "project": "proj", "location": "global", "api_key": "ya29.x"}}}
+            """.utf8))
+        let (providers, warnings) = try WireRegistry.resolve(config, environment: [:])
+        #expect(warnings.isEmpty)
+        let input = chatInput(["model": "gemini-3.8-flash", "messages": [["role": "user", "content": "hi"]]])
+        func url(_ p: ResolvedProvider, stream: Bool = false) throws -> String {
+            let context = p.chatContext(upstreamModel: "gemini-3.8-flash", stream: stream, clientWantsUsage: false,
+                                        maxOutputTokens: nil, requestID: "r", created: 0)
+            return try p.upstreamRequest(for: input, context: context).url
+        }
+        #expect(try url(providers[0]) == "https://api.cloudflare.com/client/v4/accounts/acc%201/ai/v1/chat/completions")
+        #expect(try url(providers[1])
+            == "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj/locations/europe-west4/publishers/google/models/gemini-3.8-flash:generateContent")
+        #expect(try url(providers[2], stream: true)
+            == "https://aiplatform.googleapis.com/v1/projects/proj/locations/global/publishers/google/models/gemini-3.8-flash:streamGenerateContent?alt=sse")
+        #expect(ModelCatalog.bundled.entry(providerType: "google_vertex", model: "gemini-3.8-flash") != nil)
+        #expect(WireRegistry.providerTypes.count >= 28)
+    }
+
     @Test func fieldsOfAnotherTypeAreNamedInAWarning() throws {
         let config = try Config.parse(Array("""
             {"providers": {"oa": {"type": "openai", "api_key": "k", "region": "eu-west-1"},

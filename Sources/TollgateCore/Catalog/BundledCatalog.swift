@@ -4,7 +4,7 @@
 /// `ModelCatalog.parse` checks it at start.
 enum BundledCatalog {
     static var json: String {
-        header.replacing("__MODELS__", with: [openAI, anthropic, gemini, bedrock, compatible].joined(separator: ",\n"))
+        header.replacing("__MODELS__", with: [openAI, anthropic, gemini, bedrock, compatible, hosted].joined(separator: ",\n"))
     }
 
     static let header = #"""
@@ -19,7 +19,16 @@ enum BundledCatalog {
     "mistral": "https://mistral.ai/pricing#api-pricing",
     "deepseek": "https://api-docs.deepseek.com/quick_start/pricing",
     "groq": "https://groq.com/pricing",
-    "xai": "https://docs.x.ai/developers/pricing"
+    "xai": "https://docs.x.ai/developers/pricing",
+    "qwen": "https://www.alibabacloud.com/help/en/model-studio/models",
+    "zhipu": "https://docs.z.ai/guides/overview/pricing",
+    "moonshot": "https://platform.moonshot.ai/docs/pricing",
+    "cloudflare": "https://developers.cloudflare.com/workers-ai/platform/pricing/",
+    "perplexity": "https://docs.perplexity.ai/getting-started/pricing",
+    "cerebras": "https://inference-docs.cerebras.ai/models/overview",
+    "sambanova": "https://cloud.sambanova.ai/pricing",
+    "nebius": "https://tokenfactory.nebius.com/",
+    "google_vertex": "https://cloud.google.com/vertex-ai/generative-ai/pricing"
   },
   "models": [
 __MODELS__

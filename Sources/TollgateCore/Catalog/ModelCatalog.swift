@@ -64,7 +64,7 @@ public struct ModelCatalog: Sendable {
     }
 
     /// Provider types that run on the user's machine and cost nothing.
-    public static let localTypes: Set<String> = ["ollama", "lmstudio", "vllm"]
+    public static let localTypes: Set<String> = ["ollama", "lmstudio", "vllm", "llamacpp"]
 
     public func entry(providerType: String, model: String) -> ModelInfo? {
         models.first { $0.providerType == providerType && $0.id == model }

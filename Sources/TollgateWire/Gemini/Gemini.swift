@@ -7,7 +7,7 @@ public enum Gemini {
     // MARK: constants
 
     /// The API version every path starts with.
-    static let apiVersion = "/v1beta"
+    public static let apiVersion = "/v1beta"
 
     /// The sentinel Google documents for a `functionCall` part whose thought signature is unknown
     /// (history written by another model or by hand); Gemini 3 refuses such a part without one.
@@ -16,7 +16,7 @@ public enum Gemini {
     /// `/v1beta/models/{model}:{method}`. A model id that names its collection (`models/x`,
     /// `tunedModels/x`) keeps it; the rest of the id is percent-encoded as one path segment
     /// (`PathSegment`), so `/`, `..`, `?`, `#` or `:` in it cannot reach another path, query or method.
-    static func path(model: String, method: String) throws(GatewayError) -> String {
+    static func path(model: String, method: String, apiVersion: String = apiVersion) throws(GatewayError) -> String {
         let (collection, name) = split(model)
         return apiVersion + "/" + collection + "/" + (try PathSegment.encode(name)) + ":" + method
     }

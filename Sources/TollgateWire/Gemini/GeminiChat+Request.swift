@@ -10,11 +10,11 @@ extension GeminiChat {
         let url: String
         if context.stream {
             headers.add("Accept", "text/event-stream")
-            url = context.endpoint.url(path: try Gemini.path(model: context.upstreamModel, method: "streamGenerateContent"),
+            url = context.endpoint.url(path: try Gemini.path(model: context.upstreamModel, method: "streamGenerateContent", apiVersion: apiVersion),
                                        extraQuery: "alt=sse")
         } else {
             headers.add("Accept", "application/json")
-            url = context.endpoint.url(path: try Gemini.path(model: context.upstreamModel, method: "generateContent"))
+            url = context.endpoint.url(path: try Gemini.path(model: context.upstreamModel, method: "generateContent", apiVersion: apiVersion))
         }
         return UpstreamRequest(url: url, headers: headers, body: body.serialized())
     }

@@ -13,8 +13,15 @@ import TollgateCore
 ///   with Google's documented skip sentinel on Gemini 3 and later.
 /// - No `max_tokens` from the client means no `maxOutputTokens`: Gemini then allows the model's maximum.
 public struct GeminiChat: ChatProtocol {
-    public let name = "google_gemini"
-    public init() {}
+    public let name: String
+    /// What every path starts with: `/v1beta` on the Gemini API; nothing on Vertex AI, whose
+    /// base URL already names the version, project, location and publisher.
+    let apiVersion: String
+
+    public init(name: String = "google_gemini", apiVersion: String = Gemini.apiVersion) {
+        self.name = name
+        self.apiVersion = apiVersion
+    }
 
     /// What this protocol translates; `user`, `parallel_tool_calls`, `logprobs`, `logit_bias`,
     /// `reasoning_effort` and the rest have no Gemini equivalent here and are dropped by `accepting(_:)`.

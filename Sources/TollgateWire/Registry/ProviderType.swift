@@ -18,6 +18,8 @@ public struct ProviderType: Sendable {
     /// Whether an OpenAI-style upstream accepts `stream_options.include_usage` (so tollgate can
     /// always get usage in streams).
     public var streamUsage = true
+    /// Prefixes of the filled base URL replaced by others (Vertex's global location has no regional host).
+    public var baseURLAliases: [(String, String)] = []
 
     public init(name: String, baseURL: String?, query: String? = nil, protocolName: String,
                 embedProtocolName: String? = nil, authName: String, fields: [ProviderField] = [], notes: String = "",

@@ -7,6 +7,7 @@ public enum WireRegistry {
         "openai_chat": OpenAIChat(),
         "anthropic_messages": AnthropicMessages(),
         "google_gemini": GeminiChat(),
+        "google_vertex": GeminiChat(name: "google_vertex", apiVersion: ""),
         "bedrock_converse": BedrockConverse(),
         "openai_responses": OpenAIResponses(),
     ]
@@ -33,8 +34,10 @@ public enum WireRegistry {
         let types: [ProviderType] = [
             .openAI, .openAICompatible, .openRouter, .groq, .mistral, .deepSeek, .xAI, .together, .fireworks,
             .ollama, .lmStudio, .vLLM, .azure,
+            .qwen, .zhipu, .moonshot, .cloudflare, .perplexity, .cerebras, .sambaNova, .nebius, .huggingFace, .nvidia,
+            .llamaCpp,
             .anthropic,
-            .gemini,
+            .gemini, .googleVertex,
             .bedrock,
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
@@ -79,6 +82,7 @@ public enum WireRegistry {
             }
         }
         var baseURL = fill(template, fields)
+        for (from, to) in type.baseURLAliases where baseURL.hasPrefix(from) { baseURL = to + baseURL.dropFirst(from.count) }
         while baseURL.hasSuffix("/") { baseURL.removeLast() }
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
             throw ConfigError(key: "\(path).\(p.baseURL == nil ? "endpoint" : "base_url")",

@@ -1,0 +1,16 @@
+/// Gemini on Vertex AI: the same `generateContent` API under a project and location, with an
+/// OAuth bearer token instead of an API key.
+extension ProviderType {
+    static let googleVertex: ProviderType = {
+        var type = ProviderType(
+            name: "google_vertex",
+            baseURL: "https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/publishers/google",
+            protocolName: "google_vertex", authName: "bearer",
+            fields: [ProviderField("project", summary: "the Google Cloud project id"),
+                     ProviderField("location", summary: "a region (us-central1, europe-west4, …) or global")],
+            notes: "Gemini on Vertex AI; api_key is an OAuth access token (gcloud auth print-access-token)")
+        // The global location has no regional host.
+        type.baseURLAliases = [("https://global-aiplatform.googleapis.com/", "https://aiplatform.googleapis.com/")]
+        return type
+    }()
+}
