@@ -9,8 +9,8 @@ import TollgateGateway
 /// `tollgate models list [--json]`: the effective catalog (bundled models with the config's
 /// additions and overrides), and what each configured provider serves.
 struct ModelsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "models", abstract: "Show the model catalog.",
-                                                    subcommands: [List.self])
+    static let configuration = CommandConfiguration(commandName: "models", abstract: "Show the model catalog; add or remove providers.",
+                                                    subcommands: [List.self, ModelsAdd.self, ModelsRemove.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the effective model catalog.")
