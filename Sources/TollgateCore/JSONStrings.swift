@@ -73,14 +73,30 @@ extension TokenEstimator {
     /// in `messages` and `tools`, an image for each `"type": "image_url"` part (its `data:`
     /// URL not counted as text), four per message. Escapes count as written, so it errs high.
     public static func inputTokens(raw: UnsafeRawBufferPointer, messages: Range<Int>?, tools: Range<Int>?) -> Int {
+        inputTokens(raw: raw, parts: [messages, tools])
+    }
+
+    /// The same over any members (the first one's items count as messages): for Anthropic's
+    /// `messages`, `system` and `tools`, or the Responses API's `input`, `instructions` and `tools`.
+    /// Images are `image_url`, `image` and `input_image` parts; base64 payloads (`data:` URLs,
+    /// an Anthropic source's `data`) are not text.
+    public static func inputTokens(raw: UnsafeRawBufferPointer, parts: [Range<Int>?]) -> Int {
         var textBytes = 0
         var images = 0
         var messageCount = 0
-        for (which, range) in [messages, tools].enumerated() {
+        for (which, range) in parts.enumerated() {
             guard let range else { continue }
+            if raw[range.lowerBound] == UInt8(ascii: "\"") {
+                textBytes += range.count  // a bare string (a system prompt, instructions, an input)
+                continue
+            }
             let items = JSONStrings.forEach(in: raw, range) { key, value in
-                if let key, JSONStrings.equals(raw, key, "type"), JSONStrings.equals(raw, value, "image_url") {
+                if let key, JSONStrings.equals(raw, key, "type"),
+                   JSONStrings.equals(raw, value, "image_url") || JSONStrings.equals(raw, value, "image")
+                    || JSONStrings.equals(raw, value, "input_image") {
                     images += 1
+                } else if let key, JSONStrings.equals(raw, key, "data") {
+                    return  // an image or document source's base64
                 } else if !JSONStrings.hasPrefix(raw, value, "data:") {
                     textBytes += value.count
                 }

@@ -27,54 +27,70 @@ protocol InboundDialect {
 
 /// An inbound API over the shared exchange. A candidate whose protocol is the API's own gets the
 /// client's bytes with only the model id rewritten, and its answer's bytes are relayed as they
-/// come (usage read on the way for the ledger); any other candidate gets the request translated
-/// into the common one and carried by a `ChatAdapter`, its answer rendered back in the client's
-/// API. Lives on the loop queue.
+/// come (usage read on the way for the ledger); nothing is parsed for it. Any other candidate
+/// gets the request translated (once, on the first such attempt) into the common one and carried
+/// by a `ChatAdapter`, its answer rendered back in the client's API. Lives on the loop queue.
 final class InboundAdapter: ExchangeAdapter {
     let dialect: any InboundDialect
-    /// The common form of the request, for translating candidates (and estimates).
-    let chat: ChatAdapter
-    let rawBody: [UInt8]
-    /// Where the model id lies in `rawBody`.
-    let modelRange: Range<Int>
+    let inbound: Gateway.InboundRequest
+    let gateway: Gateway
     let clientHeaders: HTTPHeaders
-    let route: String
-    let streamed: Bool
-    private let inputTokens: Int
     /// The current attempt passes through (its candidate speaks the client's API).
     private var passing = false
     private var renderer: (any InboundStreamRenderer)?
     /// The translated attempt's answer in the common form, kept for replay and estimates.
     private var completion: ExchangeAnswer?
     private var requestID = "tollgate"
+    /// The common form of the request, made for the first translating candidate.
+    private var translation: Result<ChatAdapter, GatewayError>?
 
-    init(dialect: any InboundDialect, chat: ChatAdapter, rawBody: [UInt8], modelRange: Range<Int>, clientHeaders: HTTPHeaders) {
+    init(dialect: any InboundDialect, inbound: Gateway.InboundRequest, gateway: Gateway, clientHeaders: HTTPHeaders) {
         self.dialect = dialect
-        self.chat = chat
-        self.rawBody = rawBody
-        self.modelRange = modelRange
+        self.inbound = inbound
+        self.gateway = gateway
         self.clientHeaders = clientHeaders
-        route = chat.route
-        streamed = chat.streamed
-        inputTokens = chat.input.estimatedInputTokens
     }
 
     var api: InboundAPI { dialect.api }
-    var estimatedInputTokens: Int { inputTokens }
+    var route: String { inbound.model }
+    var streamed: Bool { inbound.stream }
+    var estimatedInputTokens: Int { inbound.estimatedInputTokens }
 
     func isNative(_ c: Candidate) -> Bool { c.provider.chat.name == dialect.nativeProtocol }
 
-    func worstCaseCost(_ c: Candidate) -> Double { chat.worstCaseCost(c) }
+    /// The translating adapter (the translation made on first use; a request it cannot express is the client's error).
+    private func chat() throws(GatewayError) -> ChatAdapter {
+        if translation == nil {
+            do {
+                let (input, dropped) = try inbound.translated()
+                if !dropped.isEmpty {
+                    gateway.logger.warning("\(api.rawValue) request: \(dropped.joined(separator: ", ")) cannot be carried to other API families and is dropped when translating",
+                                           metadata: ["request_id": "\(requestID)"])
+                }
+                translation = .success(ChatAdapter(input: input, gateway: gateway))
+            } catch {
+                translation = .failure(error)
+            }
+        }
+        return try translation!.get()
+    }
+
+    /// Estimated input plus the output cap at the model's prices, from the client's bytes.
+    func worstCaseCost(_ c: Candidate) -> Double {
+        guard c.info.priced, !c.info.isFree else { return 0 }
+        let output = inbound.maxOutputTokens ?? c.info.maxOutputTokens ?? 4096
+        return c.info.cost(Usage(promptTokens: inbound.estimatedInputTokens, completionTokens: output))
+    }
 
     func request(for c: Candidate, requestID: String) throws(GatewayError) -> UpstreamRequest {
         passing = isNative(c)
         completion = nil
         self.requestID = requestID
-        renderer = dialect.makeRenderer(requestID: requestID, model: route, inputTokens: inputTokens)
-        guard passing else { return try chat.request(for: c, requestID: requestID) }
+        renderer = dialect.makeRenderer(requestID: requestID, model: route, inputTokens: inbound.estimatedInputTokens)
+        guard passing else { return try chat().request(for: c, requestID: requestID) }
         renderer?.markStarted()
-        return Self.passThroughRequest(rawBody, modelRange: modelRange, route: route, candidate: c, path: dialect.nativePath,
-                                       headers: dialect.forwardedHeaders(clientHeaders), stream: streamed)
+        return Self.passThroughRequest(inbound.body, modelRange: inbound.modelRange, route: route, candidate: c,
+                                       path: dialect.nativePath, headers: dialect.forwardedHeaders(clientHeaders), stream: streamed)
     }
 
     /// The client's bytes to a same-family upstream: the model id rewritten in place when the
@@ -91,11 +107,11 @@ final class InboundAdapter: ExchangeAdapter {
     }
 
     func failure(for c: Candidate, status: Int, headers: HTTPHeaders, body: [UInt8]) -> UpstreamFailure {
-        chat.failure(for: c, status: status, headers: headers, body: body)
+        c.provider.chatFailure(status: status, headers: headers, body: body)
     }
 
     func streamDecoder(for c: Candidate, headers: HTTPHeaders) -> (any ChatStreamDecoder)? {
-        guard passing else { return chat.streamDecoder(for: c, headers: headers) }
+        guard passing else { return (try? chat())?.streamDecoder(for: c, headers: headers) }
         if let type = headers["Content-Type"]?.lowercased(), type.contains("json"), !type.contains("stream") { return nil }
         return dialect.makeRelay()
     }
@@ -106,6 +122,7 @@ final class InboundAdapter: ExchangeAdapter {
             if streamed { throw .badResponse("The upstream answered a streamed request with a whole answer.") }
             return ExchangeAnswer(body: body, usage: dialect.usage(ofNativeAnswer: body))
         }
+        guard let chat = try? chat() else { throw .badResponse("The request has no common form.") }
         let common = try chat.answer(for: c, status: status, headers: headers, body: body)
         completion = common
         guard let json = try? JSONValue.parse(common.body) else { throw .badResponse("The upstream answer is not JSON.") }
@@ -114,18 +131,17 @@ final class InboundAdapter: ExchangeAdapter {
     }
 
     func replay(_ answer: ExchangeAnswer) throws(UpstreamFailure) -> [StreamOutput] {
-        try chat.replay(completion ?? answer)
+        guard let chat = try? chat() else { throw .badResponse("The request has no common form.") }
+        return try chat.replay(completion ?? answer)
     }
 
     func estimatedUsage(streamedTextBytes: Int, answer: ExchangeAnswer?) -> Usage {
-        if passing {
-            let bytes = answer.map { $0.body.count / 2 } ?? streamedTextBytes
-            return Usage(promptTokens: inputTokens, completionTokens: TokenEstimator.tokens(forTextBytes: bytes))
-        }
-        return chat.estimatedUsage(streamedTextBytes: streamedTextBytes, answer: completion)
+        if !passing, let chat = try? chat() { return chat.estimatedUsage(streamedTextBytes: streamedTextBytes, answer: completion) }
+        let bytes = answer.map { $0.body.count / 2 } ?? streamedTextBytes
+        return Usage(promptTokens: inbound.estimatedInputTokens, completionTokens: TokenEstimator.tokens(forTextBytes: bytes))
     }
 
-    func textBytes(ofChunk chunk: String) -> Int { chat.textBytes(ofChunk: chunk) }
+    func textBytes(ofChunk chunk: String) -> Int { (try? chat())?.textBytes(ofChunk: chunk) ?? 0 }
 
     func render(chunk: String) -> [UInt8] { renderer?.events(forChunk: chunk) ?? [] }
 

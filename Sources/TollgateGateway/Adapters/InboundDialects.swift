@@ -49,12 +49,13 @@ struct MessagesDialect: InboundDialect {
 
 /// OpenAI's Responses API (`POST /v1/responses`), native to `openai_responses` upstreams.
 struct ResponsesDialect: InboundDialect {
-    /// The client's request, echoed in the `response` objects of translated answers.
-    let request: JSONValue
+    /// The client's request, echoed in the `response` objects of translated answers (parsed then).
+    let request: Gateway.InboundRequest
     let createdAt: Int
+    static let native = "openai_responses"
 
     var api: InboundAPI { .responses }
-    var nativeProtocol: String { "openai_responses" }
+    var nativeProtocol: String { Self.native }
     var nativePath: String { "/responses" }
 
     func forwardedHeaders(_ client: HTTPHeaders) -> HTTPHeaders { HTTPHeaders() }
@@ -65,7 +66,7 @@ struct ResponsesDialect: InboundDialect {
 
     func echo(_ requestID: String, model: String) -> ResponsesInbound.Echo {
         ResponsesInbound.Echo(id: "resp_" + (requestID.hasPrefix("req_") ? String(requestID.dropFirst(4)) : requestID),
-                              model: model, createdAt: createdAt, request: request)
+                              model: model, createdAt: createdAt, request: request.json)
     }
 
     func makeRenderer(requestID: String, model: String, inputTokens: Int) -> any InboundStreamRenderer {
@@ -80,5 +81,5 @@ struct ResponsesDialect: InboundDialect {
                                          usage: usage ?? Usage(openAI: completion["usage"]), incompleteReason: reason)
     }
 
-    func renderError(_ error: GatewayError) -> (headers: HTTPHeaders, body: [UInt8]) { (error.responseHeaders, error.body) }
+    func renderError(_ error: GatewayError) -> (headers: HTTPHeaders, body: [UInt8]) { GatewayError.openAIRendering(error) }
 }
