@@ -16,7 +16,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 extension Config {
     static let topLevelKeys: Set<String> = [
         "listen", "ledger", "log_level", "server", "providers", "routes", "models", "failover", "shutdown_grace_seconds",
-        "admin_key", "clients", "listen_unix", "listen_unix_mode",
+        "admin_key", "clients", "listen_unix", "listen_unix_mode", "credentials_dir",
     ]
     static let failoverKeys: Set<String> = [
         "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
@@ -35,7 +35,7 @@ extension Config {
         "timeout_seconds", "connect_timeout_seconds", "idle_timeout_seconds",
         // type-specific
         "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
-        "fallbacks", "retries", "budget", "stream_usage", "account_id", "project", "location",
+        "fallbacks", "retries", "budget", "stream_usage", "account_id", "project", "location", "byok",
     ]
     static let logLevels: Set<String> = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -202,6 +202,10 @@ extension Config {
             guard !key.isEmpty else { throw ConfigError(key: "admin_key", problem: "must not be empty") }
             config.adminKey = SecretReference(key)
         }
+        if let dir = try root.string("credentials_dir", path: "credentials_dir") {
+            guard dir.hasPrefix("/") else { throw ConfigError(key: "credentials_dir", problem: "must be an absolute path") }
+            config.credentialsDir = dir
+        }
         if let grace = try root.seconds("shutdown_grace_seconds", path: "shutdown_grace_seconds") {
             config.shutdownGraceSeconds = grace
         }
@@ -260,7 +264,14 @@ extension Config {
         }
         // Secrets are read by the wire registry; here only their form is checked.
         for key in ["api_key", "access_key_id", "secret_access_key", "session_token"] {
-            _ = try o.string(key, path: "\(path).\(key)")
+            if let text = try o.string(key, path: "\(path).\(key)"), case .credential(let name) = SecretReference(text),
+               let problem = SecretReference.credentialNameProblem(name) {
+                throw ConfigError(key: "\(path).\(key)", problem: problem)
+            }
+        }
+        if let value = o["byok"] {
+            guard let flag = value.boolValue else { throw ConfigError(key: "\(path).byok", problem: "must be true or false") }
+            p.byok = flag
         }
         p.retries = try o.int("retries", path: "\(path).retries", min: 0, max: 10) ?? p.retries
         if let value = o["weight"] {
@@ -305,28 +316,6 @@ extension Config {
         m.outputUSDPerMTok = try o.amount("output_usd_per_mtok", path: "\(path).output_usd_per_mtok")
         m.cachedInputUSDPerMTok = try o.amount("cached_input_usd_per_mtok", path: "\(path).cached_input_usd_per_mtok")
         return m
-    }
-}
-
-extension SecretReference {
-    /// The secret's value, or why it is missing (never the secret itself).
-    public func resolve(environment: [String: String]) -> Result<String, ConfigError> {
-        switch self {
-        case .literal(let value):
-            return .success(value)
-        case .env(let name):
-            guard let value = environment[name], !value.isEmpty else {
-                return .failure(ConfigError(key: "", problem: "environment variable \(name) is not set"))
-            }
-            return .success(value)
-        case .file(let path):
-            guard let bytes = readWholeFile(path) else {
-                return .failure(ConfigError(key: "", problem: "file \(path) cannot be read"))
-            }
-            let value = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-            guard !value.isEmpty else { return .failure(ConfigError(key: "", problem: "file \(path) is empty")) }
-            return .success(value)
-        }
     }
 }
 

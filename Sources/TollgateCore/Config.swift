@@ -25,6 +25,9 @@ public struct Config: Sendable {
     /// A Unix socket to listen on besides TCP (`"listen_unix"`), and its file mode.
     public var listenUnix: String?
     public var listenUnixMode: UInt32 = 0o660
+    /// Where `credential:NAME` looks for `NAME.cred` outside systemd (`"credentials_dir"`); nil:
+    /// `SecretReference.defaultCredentialsDir`.
+    public var credentialsDir: String?
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
     public func route(_ alias: String) -> [ModelTarget]? { routes.first { $0.alias == alias }?.targets }
@@ -91,10 +94,12 @@ public struct ModelTarget: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(provider)/\(model)" }
 }
 
-/// Where a secret comes from: `env:VAR`, `file:PATH` or the literal text.
+/// Where a secret comes from: `env:VAR`, `file:PATH`, `credential:NAME` (systemd's credentials,
+/// or a `NAME.cred` file decrypted with `systemd-creds`) or the literal text.
 public enum SecretReference: Sendable, Equatable {
     case env(String)
     case file(String)
+    case credential(String)
     case literal(String)
 
     public init(_ text: String) {
@@ -102,6 +107,8 @@ public enum SecretReference: Sendable, Equatable {
             self = .env(String(text.dropFirst(4)))
         } else if text.hasPrefix("file:") {
             self = .file(String(text.dropFirst(5)))
+        } else if text.hasPrefix("credential:") {
+            self = .credential(String(text.dropFirst(11)))
         } else {
             self = .literal(text)
         }
@@ -112,6 +119,7 @@ public enum SecretReference: Sendable, Equatable {
         switch self {
         case .env(let name): "environment variable \(name)"
         case .file(let path): "file \(path)"
+        case .credential(let name): "credential \(name)"
         case .literal: "literal value"
         }
     }
@@ -140,6 +148,8 @@ public struct ProviderConfig: Sendable {
     public var budget = Budget()
     /// Whether tollgate asks an OpenAI-style upstream for a usage chunk in streams (`"stream_usage"`).
     public var streamUsage: Bool?
+    /// Requests may bring their own key for this provider (`"byok"`, header `x-tollgate-provider-key`).
+    public var byok = false
     /// Every key of the provider's object, for type-specific fields added later.
     public var raw: JSONObject
 

@@ -35,7 +35,9 @@ extension Gateway {
         let input = ChatRequestInput(rawBody: request.body, scan: scan, model: model, stream: stream)
         let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
         let candidates: [Candidate]
-        switch snapshot.plan(model: model, pinned: pinned, needs: input.neededCapabilities) {
+        let clientKey = request.headers[Candidate.clientKeyHeader].map { String($0.trimmingWhitespaceASCII()) }
+        switch snapshot.plan(model: model, pinned: pinned, needs: input.neededCapabilities)
+            .flatMap({ Candidate.applyingClientKey(clientKey, to: $0) }) {
         case .success(let list): candidates = list
         case .failure(let error): return respondError(response, error, model: model)
         }

@@ -54,7 +54,8 @@ extension Gateway {
         input.tokenCounts = tokenCounts
         let snapshot = self.snapshot
         let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
-        switch snapshot.plan(model: model, pinned: pinned) {
+        let clientKey = request.headers[Candidate.clientKeyHeader].map { String($0.trimmingWhitespaceASCII()) }
+        switch snapshot.plan(model: model, pinned: pinned).flatMap({ Candidate.applyingClientKey(clientKey, to: $0) }) {
         case .failure(let error):
             respondError(response, error, model: model)
         case .success(let all):

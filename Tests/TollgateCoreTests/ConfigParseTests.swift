@@ -262,6 +262,7 @@ let configRefusals: [(String, String, String)] = [
         try Data("  sk-from-file\n".utf8).write(to: URL(fileURLWithPath: key))
         let empty = dir.appendingPathComponent("empty").path
         try Data("\n \n".utf8).write(to: URL(fileURLWithPath: empty))
+        for path in [key, empty] { chmod(path, 0o600) }
         #expect(SecretReference.file(key).resolve(environment: [:]).success == "sk-from-file")
         #expect(SecretReference.file(empty).resolve(environment: [:]).failure?.problem == "file \(empty) is empty")
         let missing = dir.appendingPathComponent("missing").path

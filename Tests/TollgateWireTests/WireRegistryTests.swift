@@ -68,7 +68,7 @@ import TollgateCore
                            "aws": {"type": "bedrock", "api_key": "k", "region": "eu-west-1"}}}
             """.utf8))
         let (_, warnings) = try WireRegistry.resolve(config, environment: [:])
-        #expect(warnings == ["providers.oa.region is not used by type openai and is ignored"])
+        #expect(warnings.filter { !$0.contains("literal secret") } == ["providers.oa.region is not used by type openai and is ignored"])
         #expect(WireRegistry.providerTypes["azure"]?.requiredFields == ["endpoint", "deployment", "api_version"])
     }
 

@@ -22,6 +22,8 @@ final class Exchange: AttemptDelegate {
     /// Who asked (`clients` in the config), charged alongside the provider; nil when no clients are configured.
     let caller: ResolvedClient?
     let requestID: String
+    /// The snapshot's redactor, plus the client's own key when a `byok` candidate carries one.
+    let redactor: SecretRedactor
     private var engine: FailoverEngine
     private var ledger: AttemptLedger
     private let response: ResponseSide
@@ -52,6 +54,8 @@ final class Exchange: AttemptDelegate {
         client = services.upstream
         loopLedger = services.ledger
         requestID = makeRequestID()
+        let clientKeys = candidates.filter(\.provider.byok).compactMap(\.provider.credentials.apiKey)
+        redactor = clientKeys.isEmpty ? snapshot.redactor : SecretRedactor(secrets: snapshot.redactor.secrets + clientKeys)
         let health = gateway.health
         let order = CandidateOrder.order(
             candidates.map { CandidateOrder.Entry(tier: $0.tier, weight: $0.weight, inFlight: health.inFlight($0.provider.name)) },
@@ -161,7 +165,7 @@ final class Exchange: AttemptDelegate {
     /// here, before the client, the health, the summary or the log sees it.
     private func attemptFailed(_ unredacted: UpstreamFailure) {
         guard let c = candidate, !finished else { return }
-        let failure = snapshot.redactor.redact(unredacted)
+        let failure = redactor.redact(unredacted)
         release(FailoverPolicy.healthOutcome(for: failure))
         ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
         let decision = engine.failed(failure, gate: gate)
@@ -300,7 +304,7 @@ final class Exchange: AttemptDelegate {
         guard !finished else { return }
         finished = true
         attempt?.cancel()
-        let error = snapshot.redactor.redact(failure.error)
+        let error = redactor.redact(failure.error)
         let cost = settle(outcome: .upstreamError, status: error.status,
                           health: .failure(status: error.status, message: error.message, retryAfter: nil))
         commit { [self] in

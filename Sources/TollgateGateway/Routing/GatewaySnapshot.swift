@@ -48,7 +48,7 @@ public final class GatewaySnapshot: Sendable {
             served[p.name] = ids
         }
         servedModels = served
-        adminKey = config.adminKey.map { $0.resolve(environment: environment) }
+        adminKey = config.adminKey.map { $0.resolve(environment: environment, credentialsDir: config.credentialsDir) }
         clients = ClientDirectory(config.clients, environment: environment)
         var secrets = providers.flatMap(\.credentials.all) + clients.secrets
         if case .success(let key)? = adminKey { secrets.append(key) }

@@ -20,6 +20,10 @@ public struct ProviderType: Sendable {
     public var streamUsage = true
     /// Prefixes of the filled base URL replaced by others (Vertex's global location has no regional host).
     public var baseURLAliases: [(String, String)] = []
+    /// Environment variables read when the config leaves a field out, by field, in order of
+    /// preference (`api_key` ← `OPENAI_API_KEY`): the names the provider's own SDKs read. Secret
+    /// fields fall back only when the provider configures none of them.
+    public var environment: [String: [String]] = [:]
 
     public init(name: String, baseURL: String?, query: String? = nil, protocolName: String,
                 embedProtocolName: String? = nil, authName: String, fields: [ProviderField] = [], notes: String = "",

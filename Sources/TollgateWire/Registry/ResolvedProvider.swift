@@ -29,6 +29,10 @@ public struct ResolvedProvider: Sendable {
     public var streamUsage = true
     /// Extra attempts on this provider after a retryable failure, before the next candidate.
     public var retries = 1
+    /// A request's own key (header `x-tollgate-provider-key`) replaces the configured one (`"byok"`).
+    public var byok = false
+    /// A `byok` provider without a key of its own: it serves only requests that bring one.
+    public var needsClientKey = false
 
     public init(name: String, type: String, baseURL: String, query: String? = nil, chat: any ChatProtocol,
                 embed: (any EmbeddingProtocol)? = nil, auth: any AuthStrategy,
@@ -68,6 +72,15 @@ public struct ResolvedProvider: Sendable {
         var request = try chat.encode(input, context: context)
         finish(&request)
         return request
+    }
+
+    /// This provider with a request's own key (`byok`): the key replaces every configured
+    /// credential for that request only.
+    public func withClientKey(_ key: String) -> ResolvedProvider {
+        var copy = self
+        copy.credentials = ProviderCredentials(apiKey: key)
+        copy.needsClientKey = false
+        return copy
     }
 
     /// Adds configured headers, timeouts and credentials to an encoded request.

@@ -51,15 +51,22 @@ public enum WireRegistry {
         var resolved: [ResolvedProvider] = []
         var warnings: [String] = config.unknownKeys.map { "unknown config key \"\($0)\" is ignored" }
         for (order, p) in config.providers.enumerated() {
-            let provider = try resolve(p, order: order, environment: environment)
+            let provider = try resolve(p, order: order, environment: environment, credentialsDir: config.credentialsDir)
             if let why = provider.disabledReason { warnings.append("provider \"\(p.name)\" is disabled: \(why)") }
+            for field in ProviderCredentials.fieldNames {
+                if let text = p.raw[field]?.stringValue, case .literal = SecretReference(text) {
+                    warnings.append("providers.\(p.name).\(field) is a literal secret in the config file; "
+                        + "prefer env:VAR, file:PATH (mode 600) or credential:NAME (README, Configuration)")
+                }
+            }
             warnings += unusedFields(p).map { "providers.\(p.name).\($0) is not used by type \(p.type) and is ignored" }
             resolved.append(provider)
         }
         return (resolved, warnings)
     }
 
-    static func resolve(_ p: ProviderConfig, order: Int, environment: [String: String]) throws(ConfigError) -> ResolvedProvider {
+    static func resolve(_ p: ProviderConfig, order: Int, environment: [String: String],
+                        credentialsDir: String? = nil) throws(ConfigError) -> ResolvedProvider {
         let path = "providers.\(p.name)"
         guard let type = providerTypes[p.type] else {
             throw ConfigError(key: "\(path).type",
@@ -68,6 +75,10 @@ public enum WireRegistry {
         var fields: [String: String] = [:]
         for (key, value) in p.raw.entries where !ProviderCredentials.fieldNames.contains(key) {
             if let text = value.stringValue { fields[key] = text }
+        }
+        // Fields left out come from the type's conventional environment variables.
+        for (field, variables) in type.environment where !ProviderCredentials.fieldNames.contains(field) && fields[field] == nil {
+            if let value = variables.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) { fields[field] = value }
         }
         for field in type.requiredFields where (fields[field] ?? "").isEmpty {
             throw ConfigError(key: "\(path).\(field)", problem: "is required for type \(p.type)")
@@ -99,12 +110,27 @@ public enum WireRegistry {
                               problem: "unknown auth \"\(authName)\"; known: \(authStrategies.keys.sorted().joined(separator: ", "))")
         }
         var credentials = ProviderCredentials()
+        // No secret field configured: the type's environment variables (OPENAI_API_KEY, ...).
+        let fromEnvironment = !ProviderCredentials.fieldNames.contains { p.raw[$0] != nil }
         for field in ProviderCredentials.fieldNames {
-            guard let value = p.raw[field] else { continue }
-            guard let text = value.stringValue else {
-                throw ConfigError(key: "\(path).\(field)", problem: "must be a string (a literal, env:VAR or file:PATH)")
+            let text: String
+            if let value = p.raw[field] {
+                guard let string = value.stringValue else {
+                    throw ConfigError(key: "\(path).\(field)",
+                                      problem: "must be a string (a literal, env:VAR, file:PATH or credential:NAME)")
+                }
+                text = string
+            } else if fromEnvironment, let variables = type.environment[field] {
+                guard let name = variables.first(where: { !(environment[$0] ?? "").isEmpty }) else {
+                    credentials.problems[field] = "not configured, and \(variables.joined(separator: " / ")) "
+                        + (variables.count == 1 ? "is" : "are") + " not set"
+                    continue
+                }
+                text = "env:\(name)"
+            } else {
+                continue
             }
-            switch SecretReference(text).resolve(environment: environment) {
+            switch SecretReference(text).resolve(environment: environment, credentialsDir: credentialsDir) {
             case .success(let secret):
                 switch field {
                 case "api_key": credentials.apiKey = secret
@@ -122,6 +148,13 @@ public enum WireRegistry {
             fields: fields, priority: p.priority, order: order, models: p.models, headers: p.headers,
             timeoutSeconds: p.timeoutSeconds, connectTimeoutSeconds: p.connectTimeoutSeconds,
             disabledReason: auth.missingCredential(credentials))
+        if p.byok {
+            // Requests may bring the key (x-tollgate-provider-key); without a key of its own the
+            // provider serves only those.
+            provider.byok = true
+            provider.needsClientKey = provider.disabledReason != nil
+            provider.disabledReason = nil
+        }
         provider.streamUsage = p.streamUsage ?? type.streamUsage
         provider.retries = p.retries
         provider.idleTimeoutSeconds = p.idleTimeoutSeconds
