@@ -23,7 +23,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk bench bench-streams bench-slow bench-alloc soak venv \
+.PHONY: venv-deps deps build release run test test-swift test-sdk test-systemd bench bench-streams bench-slow bench-alloc soak venv \
         clean install uninstall verify-units fuzz fuzz-build sanitize sanitize-address sanitize-thread
 
 deps:
@@ -58,6 +58,13 @@ test-swift: deps
 test-sdk: deps venv
 	$(SWIFT) build
 	TOLLGATE_BIN=$(CURDIR)/.build/debug/tollgate $(PY) -m pytest -q Tests/sdk
+
+# Under a real systemd as PID 1: `make install` into a throw-away systemd-nspawn container booted
+# from this machine's /usr, then start, reload, watchdog, stop, socket activation, journal,
+# encrypted credentials and the sandbox (Tests/systemd/run.sh; skips, saying why, without root
+# or systemd-nspawn; installs systemd-container when it can).
+test-systemd: deps venv
+	bash Tests/systemd/run.sh
 
 # wrk against direct / nginx-proxy / tollgate variants, then 1,000 open slow streams
 # (BENCH_TARGETS, BENCH_SECONDS, BENCH_STREAMS…: see bench/README.md).
