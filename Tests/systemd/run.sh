@@ -283,25 +283,34 @@ check "4 the streamed row is in the ledger" test "$(rows "where streamed = 1 and
 
 # --- 5. socket activation -----------------------------------------------------------------
 say "5. socket activation"
+# queue_during_restart FILE: 40 requests, one connection each, while the service restarts.
+queue_during_restart() {
+	: > "$1"
+	(
+		for _ in $(seq 1 40); do
+			net curl -sS --max-time 30 -o /dev/null -w '%{http_code}\n' -H 'Host: localhost' \
+				-H 'Content-Type: application/json' http://127.0.0.1:4100/v1/chat/completions \
+				-d '{"model": "gpt-sys", "messages": [{"role": "user", "content": "queued"}]}' >> "$1" 2>/dev/null
+			sleep 0.05
+		done
+	) &
+	local loop=$!
+	sleep 0.3
+	T=60 inside systemctl restart tollgate.service
+	wait "$loop"
+}
+# Control: without the socket, the same restart refuses some of those connections (000).
+T=90 inside systemctl start tollgate.service
+queue_during_restart "$work/control.codes"
+say "   without tollgate.socket, during a restart: $(sort "$work/control.codes" | uniq -c | tr -s ' \n' ' ')"
+T=60 inside systemctl stop tollgate.service
 inside systemctl enable --now tollgate.socket > /dev/null 2>&1
 check "5 tollgate.socket listening, service inactive" \
 	test "$(inside systemctl is-active tollgate.socket)/$(show ActiveState)" = "active/inactive"
 check "5 the first connection starts the service and is answered" test "$(chat gpt-sys)" = 200
 check "5 the service was started by the socket" test "$(show ActiveState)" = active
-: > "$work/queue.codes"
-(
-	for i in $(seq 1 40); do
-		net curl -sS --max-time 30 -o /dev/null -w '%{http_code}\n' -H 'Host: localhost' -H 'Content-Type: application/json' \
-			http://127.0.0.1:4100/v1/chat/completions \
-			-d '{"model": "gpt-sys", "messages": [{"role": "user", "content": "queued"}]}' >> "$work/queue.codes" 2>&1
-		sleep 0.05
-	done
-) &
-loop=$!
-sleep 0.3
 pid_before="$(show MainPID)"
-T=60 inside systemctl restart tollgate.service
-wait "$loop"
+queue_during_restart "$work/queue.codes"
 codes="$(sort "$work/queue.codes" | uniq -c | tr -s ' \n' ' ')"
 check "5 connections during the restart waited and were answered ($codes; pid $pid_before -> $(show MainPID))" \
 	sh -c "[ \$(grep -c '^200$' '$work/queue.codes') = 40 ] && [ '$(show MainPID)' != '$pid_before' ]"
