@@ -73,7 +73,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "test-systemd: interrupted"; exit 130' INT TERM
-( sleep "$LIMIT"; echo "test-systemd: time limit of $LIMIT s reached" >&2; kill -TERM $$ ) 2>/dev/null &
+# The time limit: a watcher that ends the run (and with it the container, through the trap).
+(
+	trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+	sleep "$LIMIT" & nap=$!
+	wait "$nap" && { echo "test-systemd: time limit of $LIMIT s reached" >&2; kill -TERM $$; }
+) 2>/dev/null &
 TIMER=$!
 
 # Commands in the container (all its namespaces), with a time limit and a clean environment.
@@ -148,7 +153,16 @@ if [ -z "$LEADER" ]; then
 	reason="$(tail -n 5 "$work/boot.log" | tr '\n' ' ')"
 	skip "the container did not boot: ${reason:-systemd-nspawn printed nothing}"
 fi
-state="$(T=90 inside systemctl is-system-running --wait)"
+# Right after the exec, PID 1 may not answer yet (no /run/systemd/private): retry until it does.
+booted() {
+	state="$(T=90 inside systemctl is-system-running --wait 2>/dev/null)"
+	case "$state" in running|degraded|maintenance|stopping|offline) return 0 ;; esac
+	return 1
+}
+state=""
+if ! wait_for 60 booted; then
+	skip "the container's systemd did not finish booting in 60 s (state \"$state\"): $(tail -n 3 "$work/boot.log" | tr '\n' ' ')"
+fi
 say "container up (leader pid $LEADER): $state"
 if [ "$state" != "running" ]; then
 	say "failed units: $(inside systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
