@@ -29,9 +29,11 @@ extension SecretReference {
     }
 
     /// Where `NAME.cred` files are looked for when `credentials_dir` is not set:
+    /// `$TOLLGATE_CREDENTIALS_DIR` (where `tollgate models add` seals keys), else
     /// `/etc/tollgate/credentials` for root, else `$XDG_CONFIG_HOME/tollgate/credentials`
     /// (`~/.config/tollgate/credentials`).
     public static func defaultCredentialsDir(environment: [String: String]) -> String {
+        if let dir = environment["TOLLGATE_CREDENTIALS_DIR"], !dir.isEmpty { return dir }
         if geteuid() == 0 { return "/etc/tollgate/credentials" }
         if let config = environment["XDG_CONFIG_HOME"], config.hasPrefix("/") { return "\(config)/tollgate/credentials" }
         return "\(environment["HOME"] ?? "/")/.config/tollgate/credentials".replacing("//", with: "/")

@@ -48,6 +48,7 @@ import TollgateCore
     @Test func theDefaultFolderDependsOnTheUser() {
         let dir = SecretReference.defaultCredentialsDir(environment: ["HOME": "/home/ann"])
         #expect(dir == (geteuid() == 0 ? "/etc/tollgate/credentials" : "/home/ann/.config/tollgate/credentials"))
+        #expect(SecretReference.defaultCredentialsDir(environment: ["TOLLGATE_CREDENTIALS_DIR": "/srv/c"]) == "/srv/c")
     }
 
     @Test func aSecretFileOthersCanReadIsRefused() throws {

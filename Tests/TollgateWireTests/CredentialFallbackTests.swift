@@ -14,6 +14,9 @@ import TollgateCore
         ("gemini", "GOOGLE_API_KEY"), ("openrouter", "OPENROUTER_API_KEY"), ("groq", "GROQ_API_KEY"),
         ("mistral", "MISTRAL_API_KEY"), ("deepseek", "DEEPSEEK_API_KEY"), ("xai", "XAI_API_KEY"),
         ("together", "TOGETHER_API_KEY"), ("fireworks", "FIREWORKS_API_KEY"), ("vllm", "VLLM_API_KEY"),
+        ("qwen", "DASHSCOPE_API_KEY"), ("zhipu", "ZAI_API_KEY"), ("moonshot", "MOONSHOT_API_KEY"),
+        ("perplexity", "PERPLEXITY_API_KEY"), ("cerebras", "CEREBRAS_API_KEY"), ("sambanova", "SAMBANOVA_API_KEY"),
+        ("nebius", "NEBIUS_API_KEY"), ("huggingface", "HF_TOKEN"), ("nvidia", "NVIDIA_API_KEY"), ("llamacpp", "LLAMA_API_KEY"),
     ])
     func anOmittedKeyComesFromTheTypesVariable(type: String, variable: String) throws {
         let json = #"{"providers": {"p": {"type": "\#(type)"}}}"#
@@ -29,6 +32,16 @@ import TollgateCore
         let p = try #require(try Self.resolve(json, env).providers.first)
         #expect(p.credentials.apiKey == "az-key")
         #expect(p.url(path: "/chat/completions") == "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21")
+    }
+
+    @Test func cloudflareAndVertexReadTheirNonSecretFieldsToo() throws {
+        let cf = try #require(try Self.resolve(#"{"providers": {"cf": {"type": "cloudflare"}}}"#,
+                                               ["CLOUDFLARE_API_TOKEN": "cf-token", "CLOUDFLARE_ACCOUNT_ID": "acc123"]).providers.first)
+        #expect(cf.credentials.apiKey == "cf-token")
+        #expect(cf.baseURL == "https://api.cloudflare.com/client/v4/accounts/acc123/ai/v1")
+        let vertex = try #require(try Self.resolve(#"{"providers": {"v": {"type": "google_vertex", "api_key": "env:T"}}}"#,
+                                                   ["T": "tok", "GOOGLE_CLOUD_PROJECT": "proj", "GOOGLE_CLOUD_LOCATION": "europe-west4"]).providers.first)
+        #expect(vertex.baseURL.hasPrefix("https://europe-west4-aiplatform.googleapis.com/v1/projects/proj/locations/europe-west4/"))
     }
 
     @Test func bedrockReadsTheAWSVariablesAndRegion() throws {

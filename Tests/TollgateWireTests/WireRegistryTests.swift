@@ -46,7 +46,7 @@ import TollgateCore
                            "vg": {"type": "google_vertex", "project": "proj", "location": "global", "api_key": "ya29.x"}}}
             """.utf8))
         let (providers, warnings) = try WireRegistry.resolve(config, environment: [:])
-        #expect(warnings.isEmpty)
+        #expect(warnings.filter { !$0.contains("literal secret") }.isEmpty)
         let input = chatInput(["model": "gemini-3.8-flash", "messages": [["role": "user", "content": "hi"]]])
         func url(_ p: ResolvedProvider, stream: Bool = false) throws -> String {
             let context = p.chatContext(upstreamModel: "gemini-3.8-flash", stream: stream, clientWantsUsage: false,

@@ -11,6 +11,8 @@ extension ProviderType {
             notes: "Gemini on Vertex AI; api_key is an OAuth access token (gcloud auth print-access-token)")
         // The global location has no regional host.
         type.baseURLAliases = [("https://global-aiplatform.googleapis.com/", "https://aiplatform.googleapis.com/")]
+        // The google-genai SDK's variables for the project and location (the token has none).
+        type.environment = ["project": ["GOOGLE_CLOUD_PROJECT"], "location": ["GOOGLE_CLOUD_LOCATION"]]
         return type
     }()
 }
