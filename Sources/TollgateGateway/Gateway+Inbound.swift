@@ -124,7 +124,9 @@ extension Gateway {
                      renderError: (GatewayError) -> (headers: HTTPHeaders, body: [UInt8])) -> (GatewaySnapshot, [Candidate])? {
         let snapshot = self.snapshot
         let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
-        switch snapshot.plan(model: inbound.model, pinned: pinned, needs: inbound.needs) {
+        let clientKey = request.headers[Candidate.clientKeyHeader].map { String($0.trimmingWhitespaceASCII()) }
+        switch snapshot.plan(model: inbound.model, pinned: pinned, needs: inbound.needs)
+            .flatMap({ Candidate.applyingClientKey(clientKey, to: $0) }) {
         case .success(let list): return (snapshot, list)
         case .failure(let error):
             respondError(response, error, rendered: renderError(error), model: inbound.model)

@@ -82,7 +82,8 @@ import TollgateCore
         return nil
     }
 
-    /// Seals `text` as `dir/NAME.cred` with the host key (no TPM needed).
+    /// Seals `text` as `dir/NAME.cred` with the host key (no TPM needed). systemd-creds creates the
+    /// host key (/var/lib/systemd/credential.secret) when it is missing, as `systemd-creds setup` would.
     static func seal(_ text: String, name: String, embeddedName: String? = nil, in dir: String) throws -> String {
         let plain = "\(dir)/\(name).plain"
         try write(text, to: plain, mode: 0o600)

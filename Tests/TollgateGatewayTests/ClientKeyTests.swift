@@ -39,6 +39,19 @@ import TollgateTestSupport
         #expect(upstream.requests.count == 1)
     }
 
+    @Test func theInboundMessagesAPITakesTheClientsKeyToo() throws {
+        let upstream = try FakeUpstream { _, conn in try conn.respond(status: 200, body: Canned.completion(model: "m")) }
+        let gate = try InProcessGateway(config: Self.config([("b", upstream.baseURL, #", "byok": true"#)]))
+        let body = #"{"model": "m", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}"#
+        let writer = gate.send("POST", "/v1/messages", body: body, headers: [("x-tollgate-provider-key", Self.clientKey)])
+        #expect(writer.wait())
+        #expect(writer.status == 200, "\(writer.text)")
+        #expect(upstream.requests.first?.header("Authorization") == "Bearer \(Self.clientKey)")
+        let refused = gate.send("POST", "/v1/messages", body: body)
+        #expect(refused.wait())
+        #expect(refused.status == 401)
+    }
+
     @Test func theClientsKeyReplacesTheOwnKeyOnlyForByokProvidersAndIsRedacted() throws {
         // Not shaped like a key: only the per-request redaction can mask it.
         let clientKey = "my.own.client.key.42"
