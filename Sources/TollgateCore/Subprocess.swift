@@ -37,8 +37,9 @@ public enum Subprocess {
     }
 
     /// Runs `arguments[0]` (looked up in `environment["PATH"]`) with `environment`, stdin from
-    /// /dev/null, and returns its exit status and output. Killed after `timeoutSeconds`.
-    public static func run(_ arguments: [String], environment: [String: String],
+    /// /dev/null (or a pipe carrying `input`, for a secret that must not touch the disk), and
+    /// returns its exit status and output. Killed after `timeoutSeconds`.
+    public static func run(_ arguments: [String], environment: [String: String], input: [UInt8]? = nil,
                            timeoutSeconds: Double = 30) -> Result<Output, Failure> {
         guard let program = arguments.first, let executable = find(program, path: environment["PATH"]) else {
             return .failure(.notFound(arguments.first ?? ""))
@@ -51,10 +52,22 @@ public enum Subprocess {
             close(outPipe[0]); close(outPipe[1])
             return .failure(.pipe(code))
         }
+        var inPipe: [Int32] = [-1, -1]
+        if input != nil, pipe(&inPipe) != 0 {
+            let code = errno
+            for fd in outPipe + errPipe { close(fd) }
+            return .failure(.pipe(code))
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if input != nil {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+            posix_spawn_file_actions_addclose(&actions, inPipe[0])
+            posix_spawn_file_actions_addclose(&actions, inPipe[1])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
@@ -69,9 +82,21 @@ public enum Subprocess {
         let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
         close(outPipe[1])
         close(errPipe[1])
+        if input != nil { close(inPipe[0]) }
         guard spawned == 0 else {
             close(outPipe[0]); close(errPipe[0])
+            if input != nil { close(inPipe[1]) }
             return .failure(.spawn(program, spawned))
+        }
+        if let input {
+            // Small inputs (a key) fit the pipe's buffer; the write end closes so the child sees the end.
+            var offset = 0
+            while offset < input.count {
+                let n = input[offset...].withUnsafeBytes { write(inPipe[1], $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                offset += n
+            }
+            close(inPipe[1])
         }
 
         var output = Output(status: -1, stdout: [], stderr: [])

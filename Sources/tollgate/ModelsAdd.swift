@@ -149,10 +149,12 @@ struct ModelsAdd: ParsableCommand {
 
         // 6. Where the typed key goes: an encrypted credential, else an environment variable to set.
         if let typedKey {
-            switch CredentialStore.store(name: providerName, secret: typedKey) {
+            let directory = existing.credentialsDir
+                ?? SecretReference.defaultCredentialsDir(environment: ProcessInfo.processInfo.environment)
+            switch CredentialStore.store(name: providerName, secret: typedKey, directory: directory) {
             case .success(let reference):
                 keyReference = reference
-                Terminal.say("the key is stored encrypted in \(CredentialStore.directory)/\(providerName).cred (systemd-creds)")
+                Terminal.say("the key is stored encrypted in \(directory)/\(providerName).cred (systemd-creds)")
             case .failure(let why):
                 let variable = Self.keyVariable(typeName)
                 keyReference = "env:\(variable)"
@@ -179,12 +181,10 @@ struct ModelsAdd: ParsableCommand {
         return t.notes.isEmpty ? "\(t.protocolName) at \(where_)" : "\(t.notes) (\(t.protocolName))"
     }
 
-    /// The conventional variable for a type's key.
+    /// The conventional variable for a type's key (the one an omitted `api_key` is read from).
     static func keyVariable(_ type: String) -> String {
-        let known = ["openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY",
-                     "azure": "AZURE_OPENAI_API_KEY", "qwen": "DASHSCOPE_API_KEY", "zhipu": "ZAI_API_KEY",
-                     "cloudflare": "CLOUDFLARE_API_TOKEN", "huggingface": "HF_TOKEN"]
-        return known[type] ?? type.uppercased().replacing("-", with: "_") + "_API_KEY"
+        WireRegistry.providerTypes[type]?.environment["api_key"]?.first
+            ?? type.uppercased().replacing("-", with: "_") + "_API_KEY"
     }
 
     static func freeName(_ type: String, in config: Config) -> String {
