@@ -9,6 +9,7 @@ CURLcode tg_curl_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_e
 CURLcode tg_curl_easy_setopt_offt(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
 CURLcode tg_curl_easy_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
 CURLcode tg_curl_easy_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+CURLcode tg_curl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 CURLcode tg_curl_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
 CURLcode tg_curl_easy_setopt_data_callback(CURL *h, CURLoption o, tg_curl_data_callback cb) {
     return curl_easy_setopt(h, o, cb);

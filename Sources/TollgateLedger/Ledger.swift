@@ -23,12 +23,14 @@ public struct LedgerRow: Sendable, Equatable {
     public var usage: Usage
     public var tokensEstimated: Bool
     public var costUSD: Double
+    /// What it would have cost at list price: `costUSD` except under a subscription ($0 there).
+    public var listCostUSD: Double
     public var ttfbMs: Double?
     public var totalMs: Double
 
     public init(timeMs: Int64, requestID: String, client: String? = nil, api: InboundAPI = .chat, route: String, provider: String, model: String,
                 streamed: Bool, outcome: LedgerOutcome, attempt: Int, status: Int, usage: Usage, tokensEstimated: Bool,
-                costUSD: Double, ttfbMs: Double?, totalMs: Double) {
+                costUSD: Double, listCostUSD: Double? = nil, ttfbMs: Double?, totalMs: Double) {
         self.timeMs = timeMs
         self.requestID = requestID
         self.client = client
@@ -43,6 +45,7 @@ public struct LedgerRow: Sendable, Equatable {
         self.usage = usage
         self.tokensEstimated = tokensEstimated
         self.costUSD = costUSD
+        self.listCostUSD = listCostUSD ?? costUSD
         self.ttfbMs = ttfbMs
         self.totalMs = totalMs
     }
@@ -96,8 +99,8 @@ public final class Ledger: @unchecked Sendable {
         insert = try db.prepare("""
             INSERT INTO requests (time_ms, request_id, client, route, provider, model, streamed, outcome, attempt,
                 status, input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
-                ttfb_ms, total_ms, api)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ttfb_ms, total_ms, api, list_cost_usd)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
@@ -241,7 +244,7 @@ public final class Ledger: @unchecked Sendable {
                 return .success(try db.prepare("""
                     SELECT time_ms, request_id, client, route, provider, model, streamed, outcome, attempt, status,
                         input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
-                        ttfb_ms, total_ms, api FROM requests ORDER BY id
+                        ttfb_ms, total_ms, api, list_cost_usd FROM requests ORDER BY id
                     """).rows())
             } catch {
                 return .failure(error)
@@ -254,7 +257,8 @@ public final class Ledger: @unchecked Sendable {
                       attempt: Int(r[8].int), status: Int(r[9].int),
                       usage: Usage(promptTokens: Int(r[10].int), completionTokens: Int(r[12].int),
                                    cachedTokens: Int(r[11].int), reasoningTokens: Int(r[13].int)),
-                      tokensEstimated: r[14].int != 0, costUSD: r[15].double, ttfbMs: r[16].optionalDouble,
+                      tokensEstimated: r[14].int != 0, costUSD: r[15].double, listCostUSD: r[19].double,
+                      ttfbMs: r[16].optionalDouble,
                       totalMs: r[17].double)
         }
     }
@@ -267,6 +271,7 @@ public final class Ledger: @unchecked Sendable {
             .int(Int64(row.usage.cachedTokens)), .int(Int64(row.usage.completionTokens)),
             .int(Int64(row.usage.reasoningTokens)), .int(row.tokensEstimated ? 1 : 0), .double(row.costUSD),
             row.ttfbMs.map { .double($0) } ?? .null, .double(row.totalMs), .text(row.api.rawValue),
+            .double(row.listCostUSD),
         ]
     }
 }

@@ -29,6 +29,9 @@ enum Migrations {
         """,
         // The inbound API the client spoke (`InboundAPI`); rows written before it existed were chat.
         "ALTER TABLE requests ADD COLUMN api TEXT NOT NULL DEFAULT 'chat';",
+        // What the attempt would have cost at list price (a subscription's rows cost $0); rows
+        // written before it existed were all at list price.
+        "ALTER TABLE requests ADD COLUMN list_cost_usd REAL NOT NULL DEFAULT 0; UPDATE requests SET list_cost_usd = cost_usd;",
     ]
 
     /// Brings the database up to the newest version inside one transaction.

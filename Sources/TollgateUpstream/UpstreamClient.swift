@@ -37,7 +37,7 @@ public final class UpstreamClient {
     var sigV4Clock: () -> Int = { time(nil) }
     private var closed = false
 
-    private static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
+    static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
 
     public init(loop: any SocketLoop) {
         _ = Self.globalInit

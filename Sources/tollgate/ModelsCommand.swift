@@ -45,6 +45,7 @@ struct ModelsCommand: ParsableCommand {
                     o["output_usd_per_mtok"] = .double(m.outputUSDPerMTok)
                     o["cached_input_usd_per_mtok"] = m.cachedInputUSDPerMTok.map { .double($0) } ?? .null
                     o["priced"] = .bool(m.priced)
+                    o["subscription"] = .bool(m.subscription)
                     return .object(o)
                 }
                 print(JSONValue.object(JSONObject([("prices_read_on", .string(catalog.pricesReadOn)),
@@ -57,7 +58,8 @@ struct ModelsCommand: ParsableCommand {
                 return [row.name, m.providerType, m.protocolName, m.contextWindow.map(String.init) ?? "-",
                         m.maxOutputTokens.map(String.init) ?? "-", m.priced ? price(m.inputUSDPerMTok) : "?",
                         m.priced ? price(m.outputUSDPerMTok) : "?", m.cachedInputUSDPerMTok.map(price) ?? "-",
-                        (m.capabilities ?? []).sorted().map(\.rawValue).joined(separator: ",")]
+                        (m.capabilities ?? []).sorted().map(\.rawValue).joined(separator: ",")
+                            + (m.subscription ? " (subscription: $0, list price shown)" : "")]
             }
             print(formatTable(header: header, rows: table))
             print("\nPrices in USD per million tokens, read on \(catalog.pricesReadOn); \"?\" = no price known (recorded at $0).")

@@ -16,6 +16,8 @@ CURLcode tg_curl_easy_setopt_offt(CURL *handle, CURLoption option, curl_off_t va
 CURLcode tg_curl_easy_setopt_string(CURL *handle, CURLoption option, const char *value);
 CURLcode tg_curl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
 CURLcode tg_curl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
+/// curl_easy_getinfo for a long (CURLINFO_RESPONSE_CODE).
+CURLcode tg_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 
 typedef size_t (*tg_curl_data_callback)(char *data, size_t size, size_t nitems, void *userdata);
 CURLcode tg_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, tg_curl_data_callback cb);

@@ -13,6 +13,9 @@ public struct ModelInfo: Sendable, Equatable {
     public var cachedInputUSDPerMTok: Double?
     /// False when no price was found: the model is recorded at $0 and never blocked by a budget.
     public var priced: Bool
+    /// Served through a subscription or CLI sign-in: it costs $0 and no budget blocks it; the
+    /// prices above are the list prices, for what the request would have cost (`listCost`).
+    public var subscription = false
 
     public init(id: String, providerType: String, protocolName: String = "", contextWindow: Int? = nil,
                 maxOutputTokens: Int? = nil, capabilities: Set<Capability>? = nil, inputUSDPerMTok: Double = 0,
@@ -29,11 +32,18 @@ public struct ModelInfo: Sendable, Equatable {
         self.priced = priced
     }
 
-    public var isFree: Bool { inputUSDPerMTok == 0 && outputUSDPerMTok == 0 && (cachedInputUSDPerMTok ?? 0) == 0 }
+    public var isFree: Bool {
+        subscription || (inputUSDPerMTok == 0 && outputUSDPerMTok == 0 && (cachedInputUSDPerMTok ?? 0) == 0)
+    }
 
-    /// Cost of `usage`: uncached input, cached input (at the cached price when there is one)
-    /// and output (reasoning tokens are part of completion tokens).
+    /// Cost of `usage`: $0 under a subscription, else its list price (`listCost`).
     public func cost(_ usage: Usage) -> Double {
+        subscription ? 0 : listCost(usage)
+    }
+
+    /// `usage` at the list prices: uncached input, cached input (at the cached price when there
+    /// is one) and output (reasoning tokens are part of completion tokens).
+    public func listCost(_ usage: Usage) -> Double {
         let cached = min(max(usage.cachedTokens, 0), max(usage.promptTokens, 0))
         let uncached = max(usage.promptTokens - cached, 0)
         let micro = Double(uncached) * inputUSDPerMTok + Double(cached) * (cachedInputUSDPerMTok ?? inputUSDPerMTok)
@@ -71,12 +81,16 @@ public struct ModelCatalog: Sendable {
     }
 
     /// What is known about `model` served by a provider of `providerType` named `provider`.
+    /// A `subscription` provider's models cost $0; their list prices are those of the same
+    /// model id elsewhere in the catalog (an API provider's), for what it would have cost.
     public func info(provider: String, providerType: String, protocolName: String, model: String,
-                     overrides: [(target: ModelTarget, override: ModelOverride)]) -> ModelInfo {
+                     overrides: [(target: ModelTarget, override: ModelOverride)], subscription: Bool = false) -> ModelInfo {
         var info = entry(providerType: providerType, model: model)
             ?? models.first { $0.id == model && $0.protocolName == protocolName }
+            ?? (subscription ? models.first { $0.id == model } : nil)
             ?? ModelInfo(id: model, providerType: providerType, protocolName: protocolName)
         info.providerType = providerType
+        if subscription { info.subscription = true }
         if Self.localTypes.contains(providerType) {
             info.inputUSDPerMTok = 0
             info.outputUSDPerMTok = 0
@@ -112,6 +126,7 @@ public struct ModelCatalog: Sendable {
                 outputUSDPerMTok: item["output_usd_per_mtok"]?.doubleValue ?? 0,
                 cachedInputUSDPerMTok: item["cached_input_usd_per_mtok"]?.doubleValue,
                 priced: item["input_usd_per_mtok"] != nil))
+            models[models.count - 1].subscription = item["subscription"]?.boolValue ?? false
         }
         return ModelCatalog(models: models, pricesReadOn: json["prices_read_on"]?.stringValue ?? "")
     }

@@ -20,6 +20,7 @@ final class CountTokensAdapter: ExchangeAdapter {
 
     var api: InboundAPI { .countTokens }
     var streamed: Bool { false }
+    var clientBearer: String? { bearerToken(clientHeaders) }
 
     func worstCaseCost(_ c: Candidate) -> Double { 0 }
 

@@ -56,6 +56,9 @@ final class InboundAdapter: ExchangeAdapter {
     var streamed: Bool { inbound.stream }
     var estimatedInputTokens: Int { inbound.estimatedInputTokens }
 
+    /// Anthropic clients (Claude Code) send their sign-in as the bearer; other APIs' bearers are not upstream credentials.
+    var clientBearer: String? { dialect.api == .messages ? bearerToken(clientHeaders) : nil }
+
     func isNative(_ c: Candidate) -> Bool { c.provider.chat.name == dialect.nativeProtocol }
 
     /// The translating adapter (the translation made on first use; a request it cannot express is the client's error).

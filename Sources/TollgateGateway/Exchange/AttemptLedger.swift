@@ -21,11 +21,12 @@ struct AttemptLedger {
 
     /// Books one attempt.
     mutating func add(_ candidate: Candidate?, attempt: Attempt?, outcome: LedgerOutcome, status: Int,
-                      usage: Usage = Usage(), estimated: Bool = false, cost: Double = 0) {
+                      usage: Usage = Usage(), estimated: Bool = false, cost: Double = 0, listCost: Double? = nil) {
         rows.append(LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, client: client, api: api, route: route,
                               provider: candidate?.provider.name ?? "-", model: candidate?.model ?? "-",
                               streamed: streamed, outcome: outcome, attempt: attempt?.number ?? 0, status: status,
-                              usage: usage, tokensEstimated: estimated, costUSD: cost, ttfbMs: attempt?.firstByteMs,
+                              usage: usage, tokensEstimated: estimated, costUSD: cost, listCostUSD: listCost,
+                              ttfbMs: attempt?.firstByteMs,
                               totalMs: attempt?.elapsedMs ?? 0))
     }
 

@@ -41,6 +41,8 @@ final class Exchange: AttemptDelegate {
     private var answer: ExchangeAnswer?
     private var streamedTextBytes = 0
     private var finished = false
+    /// The signed-in attempt's token (a client's bearer, a refreshed one): redacted from upstream text.
+    private var sessionToken: String?
 
     init(gateway: Gateway, snapshot: GatewaySnapshot, writer: any ResponseWriter, adapter: any ExchangeAdapter,
          candidates: [Candidate], client caller: ResolvedClient? = nil) {
@@ -140,8 +142,40 @@ final class Exchange: AttemptDelegate {
         }
     }
 
+    /// Signs the candidate in, then sends. A strategy that needs token work (a refresh, an
+    /// exchange) gets it done on a credential worker, off the loop; the attempt goes on, back
+    /// on the loop, when the session is ready, or fails over when it cannot be had.
     private func startAttempt(_ c: Candidate) {
         candidate = c
+        attempt = nil
+        var signing = c
+        signing.provider.clientBearer = adapter.clientBearer
+        switch signing.provider.auth.readiness(of: signing.provider) {
+        case .ready(let session):
+            signing.provider = signing.provider.signedIn(session)
+            send(signing)
+        case .failed(let failure):
+            signInFailed(failure)
+        case .needsWork:
+            let box = LoopBound(self)
+            CredentialWork.shared.prepare(signing.provider, on: writer.loop) { result in
+                let exchange = box.value
+                // The client left while the token was fetched: only the admission and reservation remain.
+                guard !exchange.finished else { return exchange.release(.abandoned) }
+                switch result {
+                case .success(let session):
+                    signing.provider = signing.provider.signedIn(session)
+                    exchange.send(signing)
+                case .failure(let failure):
+                    exchange.signInFailed(failure)
+                }
+            }
+        }
+    }
+
+    /// Builds and starts the upstream transfer of a signed-in candidate.
+    private func send(_ c: Candidate) {
+        sessionToken = c.provider.session?.token
         let request: UpstreamRequest
         do {
             request = try adapter.request(for: c, requestID: requestID)
@@ -161,11 +195,29 @@ final class Exchange: AttemptDelegate {
                       idleTimeout: c.provider.idleTimeoutSeconds ?? snapshot.config.failover.idleTimeoutSeconds)
     }
 
+    /// A candidate that could not sign in (no token, a refused refresh): no upstream was
+    /// reached, so no ledger row; the engine decides what comes next as for an auth failure.
+    private func signInFailed(_ unredacted: UpstreamFailure) {
+        guard let c = candidate, !finished else { return }
+        let failure = redact(unredacted)
+        gateway.logger.warning("\(c.provider.name): sign-in failed: \(failure.error.message.prefix(300))",
+                               metadata: ["request_id": "\(requestID)"])
+        release(FailoverPolicy.healthOutcome(for: failure))
+        carryOut(engine.failed(failure, gate: gate))
+    }
+
+    /// Upstream text without secrets: the snapshot's and the client's keys, and the attempt's session token.
+    private func redact(_ failure: UpstreamFailure) -> UpstreamFailure {
+        let redacted = redactor.redact(failure)
+        guard let sessionToken else { return redacted }
+        return SecretRedactor(secrets: [sessionToken]).redact(redacted)
+    }
+
     /// Books a failed attempt and asks the engine what comes next. Upstream text is redacted
     /// here, before the client, the health, the summary or the log sees it.
     private func attemptFailed(_ unredacted: UpstreamFailure) {
         guard let c = candidate, !finished else { return }
-        let failure = redactor.redact(unredacted)
+        let failure = redact(unredacted)
         release(FailoverPolicy.healthOutcome(for: failure))
         ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
         let decision = engine.failed(failure, gate: gate)
@@ -304,7 +356,7 @@ final class Exchange: AttemptDelegate {
         guard !finished else { return }
         finished = true
         attempt?.cancel()
-        let error = redactor.redact(failure.error)
+        let error = redact(failure).error
         let cost = settle(outcome: .upstreamError, status: error.status,
                           health: .failure(status: error.status, message: error.message, retryAfter: nil))
         commit { [self] in
@@ -386,8 +438,9 @@ final class Exchange: AttemptDelegate {
         let cost = candidate.map { $0.info.cost(final) } ?? 0
         release(health, cost: cost)
         if let rateTicket { gateway.rates.settle(rateTicket, tokens: final.promptTokens + final.completionTokens) }
+        // A subscription's row costs $0 and says what the list price would have been.
         ledger.add(candidate, attempt: attempt, outcome: outcome, status: status, usage: final, estimated: estimated,
-                   cost: cost)
+                   cost: cost, listCost: candidate.map { $0.info.listCost(final) })
         return cost
     }
 

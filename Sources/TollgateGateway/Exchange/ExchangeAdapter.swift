@@ -14,6 +14,9 @@ protocol ExchangeAdapter: AnyObject {
     var route: String { get }
     /// The client asked for a stream.
     var streamed: Bool { get }
+    /// The bearer token the client sent, for auth strategies that pass it upstream (a Claude
+    /// subscription's, on `/v1/messages`); nil for APIs whose bearer is not an upstream credential.
+    var clientBearer: String? { get }
 
     /// Input tokens as estimated before any attempt (for a client's tokens-per-minute limit).
     var estimatedInputTokens: Int { get }
@@ -44,6 +47,15 @@ protocol ExchangeAdapter: AnyObject {
 }
 
 /// A whole answer: the bytes for the client and the usage the provider reported (nil: none).
+/// The token of an `Authorization: Bearer TOKEN` header, or nil.
+func bearerToken(_ headers: HTTPHeaders) -> String? {
+    guard let value = headers["Authorization"] else { return nil }
+    let text = String(value.trimmingWhitespaceASCII())
+    guard text.count > 7, text.prefix(7).lowercased() == "bearer " else { return nil }
+    let token = String(text.dropFirst(7)).trimmingWhitespace()
+    return token.isEmpty ? nil : token
+}
+
 struct ExchangeAnswer {
     var body: [UInt8]
     var usage: Usage?
@@ -52,6 +64,7 @@ struct ExchangeAnswer {
 }
 
 extension ExchangeAdapter {
+    var clientBearer: String? { nil }
     func render(chunk: String) -> [UInt8] { SSEWriter.encode(data: chunk) }
     /// The end of a complete stream (`usage`: what the provider reported, if anything).
     func renderStreamEnd(usage: Usage?) -> [UInt8] { SSEWriter.done }

@@ -59,7 +59,7 @@ public final class GatewaySnapshot: Sendable {
 
     public func info(provider: ResolvedProvider, model: String) -> ModelInfo {
         catalog.info(provider: provider.name, providerType: provider.type, protocolName: provider.chat.name, model: model,
-                     overrides: config.modelOverrides)
+                     overrides: config.modelOverrides, subscription: provider.subscription)
     }
 
     private var byPriority: [ResolvedProvider] {

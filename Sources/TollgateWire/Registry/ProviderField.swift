@@ -6,10 +6,13 @@ public struct ProviderField: Sendable, Equatable {
     public var required: Bool
     /// One line for `tollgate providers` and config errors.
     public var summary: String
+    /// The only values accepted, when the field is a choice.
+    public var allowed: [String]?
 
-    public init(_ name: String, required: Bool = true, summary: String = "") {
+    public init(_ name: String, required: Bool = true, summary: String = "", allowed: [String]? = nil) {
         self.name = name
         self.required = required
         self.summary = summary
+        self.allowed = allowed
     }
 }

@@ -24,6 +24,9 @@ public struct ProviderType: Sendable {
     /// preference (`api_key` ← `OPENAI_API_KEY`): the names the provider's own SDKs read. Secret
     /// fields fall back only when the provider configures none of them.
     public var environment: [String: [String]] = [:]
+    /// A subscription or CLI sign-in: its requests cost $0 (the list price is still recorded)
+    /// and no budget blocks them.
+    public var subscription = false
 
     public init(name: String, baseURL: String?, query: String? = nil, protocolName: String,
                 embedProtocolName: String? = nil, authName: String, fields: [ProviderField] = [], notes: String = "",

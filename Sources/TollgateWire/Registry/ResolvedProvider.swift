@@ -33,6 +33,13 @@ public struct ResolvedProvider: Sendable {
     public var byok = false
     /// A `byok` provider without a key of its own: it serves only requests that bring one.
     public var needsClientKey = false
+    /// A subscription or CLI sign-in provider (its type's `subscription`): $0, never over budget.
+    public var subscription = false
+    /// Per attempt: the session a signing-in auth strategy prepared (`AuthStrategy.readiness`).
+    public var session: SessionCredential?
+    /// Per attempt: the bearer token the client sent, for strategies that pass it through.
+    /// Never stored beyond the request, never logged.
+    public var clientBearer: String?
 
     public init(name: String, type: String, baseURL: String, query: String? = nil, chat: any ChatProtocol,
                 embed: (any EmbeddingProtocol)? = nil, auth: any AuthStrategy,
@@ -58,6 +65,15 @@ public struct ResolvedProvider: Sendable {
     }
 
     public var isEnabled: Bool { disabledReason == nil }
+
+    /// This provider for one attempt with `session`: its token, and its base URL when it names one.
+    public func signedIn(_ session: SessionCredential?) -> ResolvedProvider {
+        guard let session else { return self }
+        var p = self
+        p.session = session
+        if let base = session.baseURL { p.baseURL = base }
+        return p
+    }
 
     /// Where the provider's requests go, without its credentials: all of it an encoder sees.
     public var endpoint: UpstreamEndpoint { UpstreamEndpoint(baseURL: baseURL, query: query) }

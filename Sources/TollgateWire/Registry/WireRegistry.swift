@@ -27,6 +27,9 @@ public enum WireRegistry {
         "anthropic": HeaderKeyAuth(name: "anthropic", header: "x-api-key",
                                    extraHeaders: [("anthropic-version", "2023-06-01")]),
         "bedrock": BedrockAuth(),
+        "anthropic_subscription": AnthropicSubscriptionAuth(),
+        "codex": CodexAuth(),
+        "github_copilot": CopilotAuth(),
     ]
 
     /// Every provider type, by name. A new provider type is declared in its family's folder and listed here.
@@ -39,6 +42,7 @@ public enum WireRegistry {
             .anthropic,
             .gemini, .googleVertex,
             .bedrock,
+            .anthropicSubscription, .codex, .githubCopilot,
         ]
         return Dictionary(uniqueKeysWithValues: types.map { ($0.name, $0) })
     }()
@@ -82,6 +86,11 @@ public enum WireRegistry {
         }
         for field in type.requiredFields where (fields[field] ?? "").isEmpty {
             throw ConfigError(key: "\(path).\(field)", problem: "is required for type \(p.type)")
+        }
+        for field in type.fields {
+            if let allowed = field.allowed, let value = fields[field.name], !allowed.contains(value) {
+                throw ConfigError(key: "\(path).\(field.name)", problem: "must be one of \(allowed.joined(separator: ", "))")
+            }
         }
         guard let template = p.baseURL ?? type.baseURL else {
             throw ConfigError(key: "\(path).base_url", problem: "is required for type \(p.type)")
@@ -156,6 +165,7 @@ public enum WireRegistry {
             provider.disabledReason = nil
         }
         provider.streamUsage = p.streamUsage ?? type.streamUsage
+        provider.subscription = type.subscription
         provider.retries = p.retries
         provider.idleTimeoutSeconds = p.idleTimeoutSeconds
         return provider

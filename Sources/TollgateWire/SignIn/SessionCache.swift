@@ -1,0 +1,38 @@
+import Synchronization
+import TollgateCore
+
+/// Sessions of the providers a signing-in strategy serves, by provider name, each with the
+/// source it came from (a file path, a token): a changed source after a reload is a miss.
+/// Shared by every loop and worker; one lock, held only for a lookup or a store.
+final class SessionCache: Sendable {
+    private struct Entry { var source: String; var session: SessionCredential }
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// The cached session when it needs no token work at `now`.
+    func fresh(_ provider: String, source: String, now: Double = wallClockSeconds()) -> SessionCredential? {
+        entries.withLock { all in
+            guard let e = all[provider], e.source == source, e.session.isFresh(at: now) else { return nil }
+            return e.session
+        }
+    }
+
+    func store(_ provider: String, source: String, _ session: SessionCredential) {
+        entries.withLock { $0[provider] = Entry(source: source, session: session) }
+    }
+}
+
+extension SessionCredential {
+    /// `Authorization: Bearer TOKEN` plus the session's headers (those the request does not set already).
+    func applyBearer(to request: inout UpstreamRequest) {
+        request.headers.set("Authorization", "Bearer \(token)")
+        for (name, value) in headers where request.headers[name] == nil { request.headers.set(name, value) }
+    }
+}
+
+extension ResolvedProvider {
+    /// A string field of the provider's config, or `fallback` when it is absent or empty.
+    func field(_ name: String, default fallback: String) -> String {
+        guard let value = fields[name], !value.isEmpty else { return fallback }
+        return value
+    }
+}
