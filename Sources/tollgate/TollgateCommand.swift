@@ -11,7 +11,8 @@ struct TollgateCommand: ParsableCommand {
         commandName: "tollgate",
         abstract: "A local LLM gateway: one OpenAI-compatible endpoint, many providers, failover and a spend ledger.",
         version: version,
-        subcommands: [Serve.self, ConfigCommand.self, ModelsCommand.self, ProvidersCommand.self, SpendCommand.self],
+        subcommands: [Serve.self, ConfigCommand.self, ModelsCommand.self, ProvidersCommand.self, SpendCommand.self,
+                      LoginCommand.self],
         defaultSubcommand: nil
     )
 }
