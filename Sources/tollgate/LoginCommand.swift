@@ -76,6 +76,8 @@ struct LoginCommand: ParsableCommand {
                 throw ExitCode.failure
             case .success(let t): token = t
             }
+            // Whatever is written from here on (systemd-creds' output file too) is the owner's only.
+            umask(0o077)
             let dir = credentialsDir ?? SecretStore.defaultDirectory()
             switch SecretStore.store(token, name: name, in: dir, encrypt: !plainFile) {
             case .failure(let why):

@@ -45,17 +45,18 @@ struct SpendCommand: ParsableCommand {
             sinceMs = ms
         }
         let report = try LedgerReport.read(path: path, groupBy: by.rawValue, sinceMs: sinceMs)
-        let header = [by.rawValue, "requests", "input_tokens", "cached_tokens", "output_tokens", "estimated_rows", "cost_usd"]
+        let header = [by.rawValue, "requests", "input_tokens", "cached_tokens", "output_tokens", "estimated_rows", "cost_usd",
+                      "list_price_usd"]
         let rows = report.map { r in
             [r.key, String(r.requests), String(r.inputTokens), String(r.cachedTokens), String(r.outputTokens),
-             String(r.estimatedRows), fixedDecimals(r.cost, 6)]
+             String(r.estimatedRows), fixedDecimals(r.cost, 6), fixedDecimals(r.listCost, 6)]
         }
         if json {
             let list: [JSONValue] = report.map { r in
                 .object(JSONObject([(by.rawValue, .string(r.key)), ("requests", .int(r.requests)),
                                     ("input_tokens", .int(r.inputTokens)), ("cached_tokens", .int(r.cachedTokens)),
                                     ("output_tokens", .int(r.outputTokens)), ("estimated_rows", .int(r.estimatedRows)),
-                                    ("cost_usd", .double(r.cost))]))
+                                    ("cost_usd", .double(r.cost)), ("list_price_usd", .double(r.listCost))]))
             }
             print(JSONValue.array(list).serializedString())
         } else if csv {
@@ -63,8 +64,11 @@ struct SpendCommand: ParsableCommand {
             for row in rows { print(row.map(csvField).joined(separator: ",")) }
         } else {
             let total = report.reduce(0) { $0 + $1.cost }
+            let saved = report.reduce(0) { $0 + $1.listCost - $1.cost }
             print(formatTable(header: header.map { $0.uppercased() }, rows: rows))
             print("\ntotal: $\(fixedDecimals(total, 6))  (ledger \(path))")
+            // Subscription rows cost $0: what they would have cost at list price is what the subscriptions saved.
+            if saved > 0.0000005 { print("saved by subscriptions (list price of $0 rows): $\(fixedDecimals(saved, 6))") }
         }
     }
 

@@ -90,13 +90,14 @@ public struct AnthropicSubscriptionAuth: AuthStrategy {
         // The SDK's rules: one hour when expires_in is absent; the old refresh token when no new one comes.
         let lifetime = answer["expires_in"]?.doubleValue ?? 3600
         let newExpiry = now + lifetime
-        var updated = json
-        var oauth = json["claudeAiOauth"]?.objectValue ?? JSONObject()
-        oauth["accessToken"] = .string(access)
-        if let rotated = answer["refresh_token"]?.stringValue, !rotated.isEmpty { oauth["refreshToken"] = .string(rotated) }
-        oauth["expiresAt"] = .int(Int(newExpiry * 1000))
-        updated["claudeAiOauth"] = .object(oauth)
-        if case .failure(let f) = TokenFile.write(updated, to: path) { return .failure(f) }
+        let written = TokenFile.update(path, fallback: json) { document in
+            var oauth = document["claudeAiOauth"]?.objectValue ?? JSONObject()
+            oauth["accessToken"] = .string(access)
+            if let rotated = answer["refresh_token"]?.stringValue, !rotated.isEmpty { oauth["refreshToken"] = .string(rotated) }
+            oauth["expiresAt"] = .int(Int(newExpiry * 1000))
+            document["claudeAiOauth"] = .object(oauth)
+        }
+        if case .failure(let f) = written { return .failure(f) }
         return .success(SessionCredential(token: access, expiresAt: newExpiry, refreshAt: newExpiry - refreshMargin))
     }
 

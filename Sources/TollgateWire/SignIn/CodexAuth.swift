@@ -86,17 +86,21 @@ public struct CodexAuth: AuthStrategy {
         guard let answer = response.json, answer.objectValue != nil else {
             return .failure(.signIn("The Codex token refresh at \(tokenURL) did not answer with JSON."))
         }
+        guard let newAccess = answer["access_token"]?.stringValue, !newAccess.isEmpty else {
+            return .failure(.signIn("The Codex token refresh at \(tokenURL) answered without access_token."))
+        }
+        // Whichever fields come back replace the stored ones (the refresh token may rotate).
         var updatedTokens = tokens
         for key in ["id_token", "access_token", "refresh_token"] {
             if let value = answer[key]?.stringValue, !value.isEmpty { updatedTokens[key] = .string(value) }
         }
-        guard let newAccess = updatedTokens["access_token"]?.stringValue, newAccess != access || answer["access_token"] != nil else {
-            return .failure(.signIn("The Codex token refresh at \(tokenURL) answered without access_token."))
+        let written = TokenFile.update(path, fallback: json) { document in
+            var current = document["tokens"] ?? tokens
+            for key in ["id_token", "access_token", "refresh_token"] { current[key] = updatedTokens[key] }
+            document["tokens"] = current
+            document["last_refresh"] = .string(rfc3339(now))
         }
-        var updated = json
-        updated["tokens"] = updatedTokens
-        updated["last_refresh"] = .string(rfc3339(now))
-        if case .failure(let f) = TokenFile.write(updated, to: path) { return .failure(f) }
+        if case .failure(let f) = written { return .failure(f) }
         return .success(session(access: newAccess, tokens: updatedTokens, now: now))
     }
 

@@ -28,6 +28,16 @@ public enum TokenFile {
         return .success(json)
     }
 
+    /// Applies `change` to the file as it is now (re-read: its owner may have written it since
+    /// `fallback` was read) and writes it back atomically.
+    public static func update(_ path: String, fallback: JSONValue, _ change: (inout JSONValue) -> Void)
+        -> Result<Void, UpstreamFailure>
+    {
+        var document = (try? read(path).get()) ?? fallback
+        change(&document)
+        return write(document, to: path)
+    }
+
     /// Replaces the file with `json` atomically; the error says what failed.
     public static func write(_ json: JSONValue, to path: String) -> Result<Void, UpstreamFailure> {
         var mode: mode_t = 0o600
