@@ -242,6 +242,34 @@ import TollgateCore
         #expect(try db.prepare("SELECT COUNT(*) FROM requests").rows() == [[.int(0)]])
     }
 
+    /// Migration 3 gives old rows their cost as list price; a subscription row keeps its own.
+    @Test func listCostsSurviveMigrationAndReportThem() throws {
+        let dir = try LedgerDirectory()
+        do {
+            let db = try SQLiteConnection(path: dir.ledgerPath)
+            try db.execute(Migrations.steps[0])
+            try db.execute(Migrations.steps[1])
+            try db.execute("PRAGMA user_version = 2")
+            try db.execute("""
+                INSERT INTO requests (time_ms, request_id, route, provider, model, streamed, outcome, attempt, status,
+                    input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd, total_ms)
+                VALUES (1000, 'old', 'm', 'alpha', 'm', 0, 'ok', 1, 200, 1, 0, 1, 0, 0, 0.5, 1)
+                """)
+        }
+        let ledger = try Ledger(path: dir.ledgerPath)
+        defer { ledger.close() }
+        var sub = LedgerRow.make(timeMs: 2000, requestID: "sub", provider: "claude", costUSD: 0)
+        sub.listCostUSD = 0.25
+        try record([sub], on: ledger)
+        let rows = try ledger.allRows()
+        #expect(rows.map(\.listCostUSD) == [0.5, 0.25])
+        #expect(rows.map(\.costUSD) == [0.5, 0])
+        let report = try LedgerReport.read(path: dir.ledgerPath, groupBy: "provider", sinceMs: 0)
+        #expect(report.map(\.key) == ["alpha", "claude"])
+        #expect(report.map(\.listCost) == [0.5, 0.25])
+        #expect(report.map(\.cost) == [0.5, 0])
+    }
+
     @Test func ledgerCheckpointEmptiesTheWAL() throws {
         let dir = try LedgerDirectory()
         let ledger = try Ledger(path: dir.ledgerPath)
