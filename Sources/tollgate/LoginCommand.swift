@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import FoundationEssentials
 import TollgateCore
 import TollgateUpstream
 import TollgateWire
@@ -27,7 +28,7 @@ struct LoginCommand: ParsableCommand {
         @Option(name: .long, help: "Credential name (the file name in the credentials folder).")
         var name = "github_copilot"
 
-        @Option(name: .long, help: "Credentials folder (default: /etc/tollgate/credentials as root, else ~/.config/tollgate/credentials).")
+        @Option(name: .long, help: "Credentials folder (default: $TOLLGATE_CREDENTIALS_DIR, else /etc/tollgate/credentials as root, else ~/.config/tollgate/credentials).")
         var credentialsDir: String?
 
         @Flag(name: .long, help: "Store a 0600 file even when systemd-creds is usable.")
@@ -46,7 +47,7 @@ struct LoginCommand: ParsableCommand {
         var accessTokenURL = GitHubDeviceFlow.defaultAccessTokenURL
 
         func validate() throws {
-            guard !name.isEmpty, name.utf8.allSatisfy({ SecretStore.isNameByte($0) }) else {
+            guard !name.isEmpty, name.utf8.allSatisfy({ CredentialStore.isNameByte($0) }) else {
                 throw ValidationError("--name may hold only letters, digits, '-', '_' and '.'")
             }
         }
@@ -78,8 +79,8 @@ struct LoginCommand: ParsableCommand {
             }
             // Whatever is written from here on (systemd-creds' output file too) is the owner's only.
             umask(0o077)
-            let dir = credentialsDir ?? SecretStore.defaultDirectory()
-            switch SecretStore.store(token, name: name, in: dir, encrypt: !plainFile) {
+            let dir = credentialsDir ?? SecretReference.defaultCredentialsDir(environment: ProcessInfo.processInfo.environment)
+            switch CredentialStore.storeEncryptedOrFile(token, name: name, in: dir, encrypt: !plainFile) {
             case .failure(let why):
                 printError("error: signed in, but the token could not be stored: \(why)")
                 throw ExitCode.failure

@@ -149,7 +149,11 @@ final class Exchange: AttemptDelegate {
         candidate = c
         attempt = nil
         var signing = c
-        signing.provider.clientBearer = adapter.clientBearer
+        // The client's bearer may go upstream (a subscription's pass-through), unless it is the
+        // tollgate client key the caller was recognised by: that key never leaves tollgate.
+        signing.provider.clientBearer = adapter.clientBearer.flatMap { bearer in
+            caller?.key.map { Gateway.constantTimeEqual(bearer, $0) } == true ? nil : bearer
+        }
         switch signing.provider.auth.readiness(of: signing.provider) {
         case .ready(let session):
             signing.provider = signing.provider.signedIn(session)
