@@ -84,13 +84,43 @@ class SignInExchange(Exchange):
         self.send_once(200, answers.pop(0) if answers else {"error": "expired_token"})
 
     # APIs ----------------------------------------------------------------------------
+    def refused(self) -> bool:
+        """A bearer listed in state["refuse_tokens"] gets 401 (a revoked token)."""
+        auth = self.entry["headers"].get("authorization", "")
+        if auth.removeprefix("Bearer ") not in self.state.get("refuse_tokens", ()):
+            return False
+        self.send_once(401, {"type": "error", "error": {"type": "authentication_error", "message": "token revoked"}})
+        return True
+
     def messages(self, body: Any) -> None:
+        if self.refused():
+            return
+        if body.get("stream"):
+            return self.messages_stream(body)
         self.send_once(200, {"id": "msg_1", "type": "message", "role": "assistant", "model": body.get("model"),
                              "content": [{"type": "text", "text": "hello from the subscription"}],
                              "stop_reason": "end_turn", "stop_sequence": None,
                              "usage": {"input_tokens": 1000, "output_tokens": 500}})
 
+    def messages_stream(self, body: Any) -> None:
+        events = [
+            ("message_start", {"type": "message_start", "message": {
+                "id": "msg_1", "type": "message", "role": "assistant", "model": body.get("model"), "content": [],
+                "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1000, "output_tokens": 1}}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": "hello from the subscription"}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": 500}}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        data = "".join(f"event: {name}\ndata: {json.dumps(obj)}\n\n" for name, obj in events).encode()
+        self.send_once(200, data, content_type="text/event-stream")
+
     def responses(self, body: Any) -> None:
+        if self.refused():
+            return
         self.send_once(200, {"id": "resp_1", "object": "response", "created_at": int(time.time()),
                              "status": "completed", "model": body.get("model"),
                              "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
@@ -101,6 +131,8 @@ class SignInExchange(Exchange):
                                        "output_tokens_details": {"reasoning_tokens": 0}}})
 
     def chat(self, body: Any) -> None:
+        if self.refused():
+            return
         self.send_once(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
                              "model": body.get("model"),
                              "choices": [{"index": 0, "finish_reason": "stop",

@@ -210,6 +210,36 @@ def test_claude_code_file_refresh_and_write_back(fake: Any, launch_gateway, tmp_
         assert [p.name for p in tmp_path.iterdir()] == [".credentials.json"], "no temporary file left behind"
 
 
+def test_claude_code_token_refused_by_the_api_is_refreshed_early(fake: Any, launch_gateway, tmp_path: Path) -> None:
+    """A token the API refuses (401) is not used again: the next request refreshes it although
+    the file says it is still valid. Claude Code streams: this one does too."""
+    path = claude_file(tmp_path, FILE_ACCESS_OLD, FILE_REFRESH_OLD, int((time.time() + 7200) * 1000))
+    SignInExchange.state["refuse_tokens"] = {FILE_ACCESS_OLD}
+    SignInExchange.state["claude_refresh"] = [(200, {"access_token": FILE_ACCESS_NEW, "expires_in": 3600})]
+    providers = {"claude": {"type": "anthropic_subscription", "sign_in": "claude_code", "credentials_file": str(path),
+                            "token_url": f"{fake.origin}/v1/oauth/token", "base_url": fake.origin, "retries": 0,
+                            "models": ["claude-sonnet-4-6"]}}
+    with launch_gateway(config(providers), logs=[fake], name="claude-revoked") as gw:
+        status, _, body = message(gw, "claude/claude-sonnet-4-6")
+        assert status == 401, body
+        assert api_requests(fake, "/v1/oauth/token") == []
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+        conn.request("POST", "/v1/messages", body=json.dumps({
+            "model": "claude/claude-sonnet-4-6", "max_tokens": 64, "stream": True,
+            "messages": [{"role": "user", "content": "hi"}]}),
+            headers={"Host": "localhost", "Content-Type": "application/json", "anthropic-version": "2023-06-01"})
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        conn.close()
+        assert resp.status == 200, text
+        assert "event: message_stop" in text and "hello from the subscription" in text
+        assert len(api_requests(fake, "/v1/oauth/token")) == 1
+        assert [r["headers"]["authorization"] for r in api_requests(fake, "/v1/messages")] == [
+            f"Bearer {FILE_ACCESS_OLD}", f"Bearer {FILE_ACCESS_NEW}"]
+        saved = json.loads(path.read_text())["claudeAiOauth"]
+        assert saved["accessToken"] == FILE_ACCESS_NEW and saved["refreshToken"] == FILE_REFRESH_OLD
+
+
 def test_claude_code_refused_refresh_and_missing_file(fake: Any, launch_gateway, tmp_path: Path) -> None:
     path = claude_file(tmp_path, FILE_ACCESS_OLD, FILE_REFRESH_OLD, int((time.time() - 60) * 1000))
     original = path.read_text()
@@ -405,6 +435,26 @@ def test_copilot_exchange_cached_until_refresh_and_its_api_base(fake: Any, launc
         for c in chats:
             assert c["headers"]["copilot-integration-id"] == "vscode-chat"
             assert GITHUB_TOKEN not in json.dumps(c["headers"])
+
+
+def test_copilot_token_refused_by_the_api_is_exchanged_anew(fake: Any, launch_gateway) -> None:
+    tokens = [COPILOT_T1, COPILOT_T2]
+    SignInExchange.state["refuse_tokens"] = {COPILOT_T1}
+    SignInExchange.state["copilot_exchange"] = (200, lambda: {
+        "token": tokens.pop(0), "expires_at": int(time.time()) + 1800, "refresh_in": 1500,
+        "endpoints": {"api": f"{fake.origin}/copilot-api"}})
+    providers = {"copilot": {"type": "github_copilot", "api_key": GITHUB_TOKEN,
+                             "token_url": f"{fake.origin}/copilot_internal/v2/token", "retries": 0,
+                             "models": ["gpt-4.1"]}}
+    with launch_gateway(config(providers), logs=[fake], name="copilot-revoked") as gw:
+        request = {"model": "copilot/gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}
+        status, _, body = post(gw, "/v1/chat/completions", request)
+        assert status == 401, body
+        status, _, body = post(gw, "/v1/chat/completions", request)
+        assert status == 200, body
+        assert len(api_requests(fake, "/copilot_internal/v2/token")) == 2
+        assert [c["headers"]["authorization"] for c in api_requests(fake, "/chat/completions")] == [
+            f"Bearer {COPILOT_T1}", f"Bearer {COPILOT_T2}"]
 
 
 def test_copilot_exchange_refused(fake: Any, launch_gateway, tmp_path: Path) -> None:

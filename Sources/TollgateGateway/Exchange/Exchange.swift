@@ -222,6 +222,8 @@ final class Exchange: AttemptDelegate {
     private func attemptFailed(_ unredacted: UpstreamFailure) {
         guard let c = candidate, !finished else { return }
         let failure = redact(unredacted)
+        // A signed-in token the upstream refused is not used again (refreshed or exchanged anew).
+        if failure.error.status == 401, let sessionToken { c.provider.auth.rejected(c.provider, token: sessionToken) }
         release(FailoverPolicy.healthOutcome(for: failure))
         ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
         let decision = engine.failed(failure, gate: gate)

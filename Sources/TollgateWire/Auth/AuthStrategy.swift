@@ -16,6 +16,9 @@ public protocol AuthStrategy: Sendable {
     func readiness(of provider: ResolvedProvider) -> AuthReadiness
     /// The token work `readiness` asked for. Blocking (files, HTTP through `http`): never run on an event loop.
     func prepare(_ provider: ResolvedProvider, http: any TokenHTTPClient) -> Result<SessionCredential, UpstreamFailure>
+    /// The upstream refused `token` (401): it must not be used again (a revoked or replaced
+    /// token is refreshed or exchanged anew, even before it says it expires).
+    func rejected(_ provider: ResolvedProvider, token: String)
 }
 
 extension AuthStrategy {
@@ -23,6 +26,7 @@ extension AuthStrategy {
     public func prepare(_ provider: ResolvedProvider, http: any TokenHTTPClient) -> Result<SessionCredential, UpstreamFailure> {
         .success(SessionCredential(token: ""))
     }
+    public func rejected(_ provider: ResolvedProvider, token: String) {}
 }
 
 /// What an attempt needs before its request can be built.

@@ -46,14 +46,21 @@ public struct AnthropicSubscriptionAuth: AuthStrategy {
         // A session another request just refreshed (requests of one provider prepare one at a time).
         if let fresh = cache.fresh(p.name, source: path) { return .success(fresh) }
         let result = Self.session(path: path, tokenURL: p.field("token_url", default: Self.defaultTokenURL),
-                                  clientID: p.field("client_id", default: Self.defaultClientID), http: http)
+                                  clientID: p.field("client_id", default: Self.defaultClientID), http: http,
+                                  refused: cache.refusedToken(p.name))
         if case .success(let session) = result { cache.store(p.name, source: path, session) }
         return result
     }
 
-    /// Reads the file; refreshes (and writes back) when the token expires within the margin.
+    public func rejected(_ p: ResolvedProvider, token: String) {
+        // A client's own bearer is its business; only the file's token is tollgate's to replace.
+        if Self.usesFile(p) { cache.reject(p.name, token: token) }
+    }
+
+    /// Reads the file; refreshes (and writes back) when the token expires within the margin, or
+    /// is the one the API last `refused`.
     static func session(path: String, tokenURL: String, clientID: String, http: any TokenHTTPClient,
-                        now: Double = wallClockSeconds()) -> Result<SessionCredential, UpstreamFailure> {
+                        refused: String? = nil, now: Double = wallClockSeconds()) -> Result<SessionCredential, UpstreamFailure> {
         let json: JSONValue
         switch TokenFile.read(path) {
         case .failure(let f): return .failure(f)
@@ -64,11 +71,12 @@ public struct AnthropicSubscriptionAuth: AuthStrategy {
         case .failure(let f): return .failure(f)
         case .success(let s): stored = s
         }
-        guard let expiresAt = stored.expiresAt, expiresAt - refreshMargin <= now else {
+        let wasRefused = stored.accessToken == refused
+        guard wasRefused || stored.expiresAt.map({ $0 - refreshMargin <= now }) == true else {
             return .success(stored.session)
         }
         guard let refreshToken = stored.refreshToken else {
-            return .failure(.signIn("The Claude Code token in \(path) has expired and the file has no claudeAiOauth.refreshToken: sign in again with `claude`."))
+            return .failure(.signIn("The Claude Code token in \(path) has \(wasRefused ? "been refused by the API" : "expired") and the file has no claudeAiOauth.refreshToken: sign in again with `claude`."))
         }
         var request = UpstreamRequest(url: tokenURL, body: JSONValue.object(JSONObject([
             ("grant_type", "refresh_token"), ("refresh_token", .string(refreshToken)), ("client_id", .string(clientID)),

@@ -35,7 +35,8 @@ public struct CodexAuth: AuthStrategy {
         let path = Self.path(p)
         if let fresh = cache.fresh(p.name, source: path) { return .success(fresh) }
         let result = Self.session(path: path, tokenURL: p.field("token_url", default: Self.defaultTokenURL),
-                                  clientID: p.field("client_id", default: Self.defaultClientID), http: http)
+                                  clientID: p.field("client_id", default: Self.defaultClientID), http: http,
+                                  refused: cache.refusedToken(p.name))
         if case .success(let session) = result { cache.store(p.name, source: path, session) }
         return result
     }
@@ -44,8 +45,10 @@ public struct CodexAuth: AuthStrategy {
         provider.session?.applyBearer(to: &request)
     }
 
+    public func rejected(_ p: ResolvedProvider, token: String) { cache.reject(p.name, token: token) }
+
     static func session(path: String, tokenURL: String, clientID: String, http: any TokenHTTPClient,
-                        now: Double = wallClockSeconds()) -> Result<SessionCredential, UpstreamFailure> {
+                        refused: String? = nil, now: Double = wallClockSeconds()) -> Result<SessionCredential, UpstreamFailure> {
         let json: JSONValue
         switch TokenFile.read(path) {
         case .failure(let f): return .failure(f)
@@ -62,7 +65,7 @@ public struct CodexAuth: AuthStrategy {
         }
         let expiry = JWT.expiry(access)
         let lastRefresh = json["last_refresh"]?.stringValue.flatMap(parseRFC3339)
-        let stale = (expiry.map { $0 - refreshMargin <= now } ?? false)
+        let stale = access == refused || (expiry.map { $0 - refreshMargin <= now } ?? false)
             || (lastRefresh.map { now - $0 > maxRefreshAge } ?? false)
         guard stale else { return .success(session(access: access, tokens: tokens, now: now)) }
 

@@ -41,6 +41,9 @@ public struct CopilotAuth: AuthStrategy {
         provider.session?.applyBearer(to: &request)
     }
 
+    /// A refused Copilot token is exchanged anew on the next request.
+    public func rejected(_ p: ResolvedProvider, token: String) { cache.reject(p.name, token: token) }
+
     static func exchange(github: String, tokenURL: String, http: any TokenHTTPClient,
                          now: Double = wallClockSeconds()) -> Result<SessionCredential, UpstreamFailure> {
         var request = UpstreamRequest(method: "GET", url: tokenURL, timeoutSeconds: 30)

@@ -7,6 +7,8 @@ import TollgateCore
 final class SessionCache: Sendable {
     private struct Entry { var source: String; var session: SessionCredential }
     private let entries = Mutex<[String: Entry]>([:])
+    /// The last token an upstream refused, per provider.
+    private let refused = Mutex<[String: String]>([:])
 
     /// The cached session when it needs no token work at `now`.
     func fresh(_ provider: String, source: String, now: Double = wallClockSeconds()) -> SessionCredential? {
@@ -19,6 +21,17 @@ final class SessionCache: Sendable {
     func store(_ provider: String, source: String, _ session: SessionCredential) {
         entries.withLock { $0[provider] = Entry(source: source, session: session) }
     }
+
+    /// Forgets the session holding `token` and remembers that the upstream refused it.
+    func reject(_ provider: String, token: String) {
+        entries.withLock { all in
+            if all[provider]?.session.token == token { all[provider] = nil }
+        }
+        refused.withLock { $0[provider] = token }
+    }
+
+    /// The last token the upstream refused for `provider`, if any.
+    func refusedToken(_ provider: String) -> String? { refused.withLock { $0[provider] } }
 }
 
 extension SessionCredential {
