@@ -38,7 +38,7 @@ struct ConfigCommand: ParsableCommand {
             print("listen: \(snapshot.config.listen)")
             print("ledger: \(snapshot.config.ledgerPath)")
             for p in snapshot.providers.sorted(by: { ($0.priority, $0.order) < ($1.priority, $1.order) }) {
-                let state = p.disabledReason.map { "disabled: \($0)" } ?? "enabled"
+                let state = (p.disabledReason.map { "disabled: \($0)" } ?? "enabled") + (p.subscription ? "; subscription, $0" : "")
                 print("provider \(p.name): type=\(p.type) protocol=\(p.chat.name) auth=\(p.auth.name) priority=\(p.priority) base_url=\(p.baseURL) models=\(p.models.joined(separator: ",")) [\(state)]")
             }
             for route in snapshot.config.routes {

@@ -90,7 +90,10 @@ public struct ModelCatalog: Sendable {
             ?? (subscription ? models.first { $0.id == model } : nil)
             ?? ModelInfo(id: model, providerType: providerType, protocolName: protocolName)
         info.providerType = providerType
-        if subscription { info.subscription = true }
+        if subscription {
+            info.subscription = true
+            info.protocolName = protocolName
+        }
         if Self.localTypes.contains(providerType) {
             info.inputUSDPerMTok = 0
             info.outputUSDPerMTok = 0

@@ -148,6 +148,7 @@ final class Exchange: AttemptDelegate {
     private func startAttempt(_ c: Candidate) {
         candidate = c
         attempt = nil
+        sessionToken = nil
         var signing = c
         // The client's bearer may go upstream (a subscription's pass-through), unless it is the
         // tollgate client key the caller was recognised by: that key never leaves tollgate.
