@@ -95,6 +95,11 @@ class SignInExchange(Exchange):
     def messages(self, body: Any) -> None:
         if self.refused():
             return
+        if self.state.get("echo_auth"):
+            # An upstream error that echoes the credential it was sent.
+            auth = self.entry["headers"].get("authorization", "")
+            return self.send_once(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                                   "message": f"token {auth.removeprefix('Bearer ')} is odd"}})
         if body.get("stream"):
             return self.messages_stream(body)
         self.send_once(200, {"id": "msg_1", "type": "message", "role": "assistant", "model": body.get("model"),

@@ -45,6 +45,7 @@ GITHUB_TOKEN = "gho_devicefl0wT0ken6Hj9Kl2Zx5Cv8Bn1Mq4We7"
 COPILOT_T1 = "tid=copilot1;exp=1;sku=free:mac1-8Fd3Gh6Jk9Lq2Wr5Ty8Ui1Op"
 COPILOT_T2 = "tid=copilot2;exp=2;sku=free:mac2-3Vb6Nm9Qw2Er5Ty8Ui1Op4As"
 TOLLGATE_CLIENT_KEY = "tg-client-key-4Hs8Kd2Lf6Jq9Wp3Zx7Cv1Bn5"
+PLAIN_BEARER = "plainoauthbearerwithoutanydigits"
 CODEX_ACCOUNT = "acct-5e1f0c9a"
 NOW = time.time()
 CODEX_ACCESS_OLD = jwt({"exp": int(NOW) - 600, "sub": "old-4Rt7Yu1Io5Pa8",
@@ -53,7 +54,7 @@ CODEX_ACCESS_NEW = jwt({"exp": int(NOW) + 3600, "sub": "new-8Cv2Bn5Mq9We3",
                         "https://api.openai.com/auth": {"chatgpt_account_id": CODEX_ACCOUNT}})
 SECRETS = [CLIENT_BEARER, FILE_ACCESS_OLD, FILE_REFRESH_OLD, FILE_ACCESS_NEW, FILE_REFRESH_NEW, CODEX_REFRESH_OLD,
            CODEX_REFRESH_NEW, GITHUB_TOKEN, COPILOT_T1, COPILOT_T2, CODEX_ACCESS_OLD, CODEX_ACCESS_NEW,
-           TOLLGATE_CLIENT_KEY, sdk.CLIENT_API_KEY, sdk.UPSTREAM_API_KEY]
+           TOLLGATE_CLIENT_KEY, PLAIN_BEARER, sdk.CLIENT_API_KEY, sdk.UPSTREAM_API_KEY]
 
 # list prices (USD per million tokens, catalog) x the fakes' 1000 input / 500 output tokens
 LIST_SONNET_4_6 = 1000 * 3 / 1e6 + 500 * 15 / 1e6
@@ -146,6 +147,18 @@ def test_claude_pass_through_bearer_costs_nothing_and_ignores_budgets(fake: Any,
                                {"Authorization": f"Bearer {sdk.CLIENT_API_KEY}"})
         assert status == 401, body
         assert api_requests(fake, "/v1/messages") == []
+
+
+def test_a_passed_through_bearer_is_masked_in_upstream_errors(fake: Any, launch_gateway) -> None:
+    """Not shaped like a key (no digits), so only the per-request redaction can mask it."""
+    SignInExchange.state["echo_auth"] = True
+    providers = {"claude": {"type": "anthropic_subscription", "base_url": fake.origin, "retries": 0,
+                            "models": ["claude-sonnet-4-6"]}}
+    with launch_gateway(config(providers), logs=[fake], name="claude-echo") as gw:
+        status, _, body = message(gw, "claude/claude-sonnet-4-6", {"Authorization": f"Bearer {PLAIN_BEARER}"})
+        assert status == 400, body
+        assert body["error"]["message"] == "token [redacted] is odd"
+        assert PLAIN_BEARER not in gw.stderr_text()
 
 
 def test_claude_pass_through_never_forwards_a_tollgate_client_key(fake: Any, launch_gateway) -> None:
