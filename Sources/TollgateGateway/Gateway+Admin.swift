@@ -67,7 +67,7 @@ extension Gateway {
                 ("today_usd", .double(r.today)), ("month_usd", .double(r.thisMonth)), ("total_usd", .double(r.total)),
                 ("requests", .int(r.requests)), ("input_tokens", .int(r.inputTokens)),
                 ("cached_tokens", .int(r.cachedTokens)), ("output_tokens", .int(r.outputTokens)),
-                ("estimated_rows", .int(r.estimatedRows)),
+                ("estimated_rows", .int(r.estimatedRows)), ("list_price_total_usd", .double(r.listPriceTotal)),
             ])
         }
         var names = summary.providers.map(\.key)

@@ -13,6 +13,8 @@ public struct SpendSummary: Sendable {
         public var cachedTokens = 0
         public var outputTokens = 0
         public var estimatedRows = 0
+        /// What the rows would have cost at list price, in total (more than `total` under subscriptions).
+        public var listPriceTotal = 0.0
         public init(key: String) { self.key = key }
     }
     public var providers: [Row]
@@ -36,7 +38,7 @@ extension Ledger {
             SUM(CASE WHEN time_ms >= ?1 THEN cost_usd ELSE 0 END),
             SUM(CASE WHEN time_ms >= ?2 THEN cost_usd ELSE 0 END),
             SUM(cost_usd), COUNT(DISTINCT request_id), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens),
-            SUM(tokens_estimated)
+            SUM(tokens_estimated), SUM(list_cost_usd)
         FROM requests GROUP BY \(column) ORDER BY SUM(cost_usd) DESC, \(column)
         """
     }
@@ -52,6 +54,7 @@ extension Ledger {
             row.cachedTokens = Int(r[6].int)
             row.outputTokens = Int(r[7].int)
             row.estimatedRows = Int(r[8].int)
+            row.listPriceTotal = r[9].double
             return row
         }
     }

@@ -131,6 +131,13 @@ def test_claude_pass_through_bearer_costs_nothing_and_ignores_budgets(fake: Any,
             assert row["list_cost_usd"] == pytest.approx(LIST_SONNET_4_6)
         sent = api_requests(fake, "/v1/messages")
         assert len(sent) == 2
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+        conn.request("GET", "/admin/spend", headers={"Host": "localhost"})
+        spend = json.loads(conn.getresponse().read())
+        conn.close()
+        claude = next(p for p in spend["providers"] if p["provider"] == "claude")
+        assert claude["total_usd"] == 0 and claude["requests"] == 2
+        assert claude["list_price_total_usd"] == pytest.approx(2 * LIST_SONNET_4_6)
         for r in sent:
             assert r["headers"]["authorization"] == f"Bearer {CLIENT_BEARER}"
             assert "x-api-key" not in r["headers"]
