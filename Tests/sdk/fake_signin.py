@@ -63,6 +63,7 @@ class SignInExchange(Exchange):
 
     # token endpoints ---------------------------------------------------------------
     def refresh(self, which: str) -> None:
+        time.sleep(self.state.get("refresh_delay", 0))
         answers = self.state.setdefault(f"{which}_refresh", [])
         status, body = answers.pop(0) if answers else (500, {"error": "no refresh answer planned"})
         self.send_once(status, body)

@@ -22,6 +22,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -228,6 +229,39 @@ def test_claude_code_file_refresh_and_write_back(fake: Any, launch_gateway, tmp_
         assert saved["mcpOAuth"] == {"server-x": {"accessToken": "kept-as-is"}}
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert [p.name for p in tmp_path.iterdir()] == [".credentials.json"], "no temporary file left behind"
+
+
+def test_a_slow_refresh_blocks_no_loop_and_runs_once(fake: Any, launch_gateway, tmp_path: Path) -> None:
+    """Three requests need the same expired token while the token endpoint takes 1.5 s: one
+    refresh serves them all, and meanwhile the event loops keep answering."""
+    path = claude_file(tmp_path, FILE_ACCESS_OLD, FILE_REFRESH_OLD, int((time.time() - 60) * 1000))
+    SignInExchange.state["refresh_delay"] = 1.5
+    SignInExchange.state["claude_refresh"] = [(200, {"access_token": FILE_ACCESS_NEW, "expires_in": 3600})]
+    providers = {"claude": {"type": "anthropic_subscription", "sign_in": "claude_code", "credentials_file": str(path),
+                            "token_url": f"{fake.origin}/v1/oauth/token", "base_url": fake.origin, "retries": 0,
+                            "models": ["claude-sonnet-4-6"]}}
+    with launch_gateway(config(providers), logs=[fake], name="claude-slow") as gw:
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda: results.append(message(gw, "claude/claude-sonnet-4-6")[0]))
+                   for _ in range(3)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(0.2)
+        health = []
+        while time.monotonic() - started < 1.3:
+            t0 = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
+            conn.request("GET", "/health", headers={"Host": "localhost"})
+            assert conn.getresponse().status == 200
+            conn.close()
+            health.append(time.monotonic() - t0)
+        for t in threads:
+            t.join(timeout=30)
+        assert results == [200, 200, 200]
+        assert time.monotonic() - started >= 1.5
+        assert len(api_requests(fake, "/v1/oauth/token")) == 1
+        assert len(health) >= 5 and max(health) < 0.5, health
 
 
 def test_claude_code_token_refused_by_the_api_is_refreshed_early(fake: Any, launch_gateway, tmp_path: Path) -> None:
