@@ -28,11 +28,10 @@ enum Terminal {
 
     /// Reads a line with echo off (a secret); the terminal is restored however the read ends.
     static func askSecret(_ question: String) -> String? {
-        var prompt = question + ": "
-        prompt.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
         var saved = termios()
         let isTTY = tcgetattr(0, &saved) == 0
         if isTTY {
+            // Echo goes off before the question shows, so nothing typed after it is echoed.
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
             tcsetattr(0, TCSANOW, &quiet)
@@ -41,6 +40,8 @@ enum Terminal {
             if isTTY { tcsetattr(0, TCSANOW, &saved) }
             say("")
         }
+        var prompt = question + ": "
+        prompt.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
         return readLine(strippingNewline: true)
     }
 }
