@@ -35,7 +35,7 @@ extension Config {
         "timeout_seconds", "connect_timeout_seconds", "idle_timeout_seconds",
         // type-specific
         "endpoint", "deployment", "api_version", "region", "access_key_id", "secret_access_key", "session_token",
-        "fallbacks", "retries", "budget", "stream_usage", "account_id", "project", "location", "byok",
+        "fallbacks", "retries", "budget", "stream_usage", "account_id", "project", "location", "service_account_file", "byok",
     ]
     static let logLevels: Set<String> = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 

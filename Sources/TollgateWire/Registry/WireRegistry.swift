@@ -27,6 +27,7 @@ public enum WireRegistry {
         "anthropic": HeaderKeyAuth(name: "anthropic", header: "x-api-key",
                                    extraHeaders: [("anthropic-version", "2023-06-01")]),
         "bedrock": BedrockAuth(),
+        "google_vertex": VertexAuth(),
         "anthropic_subscription": AnthropicSubscriptionAuth(),
         "codex": CodexAuth(),
         "github_copilot": CopilotAuth(),
