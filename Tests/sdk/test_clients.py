@@ -70,6 +70,7 @@ def gw(launch_gateway, upstream, tmp_path_factory) -> Iterator[sdk.Gateway]:
     clients: dict[str, Any] = {
         "alpha": {"key": KEY_A, "allow": ["up/*", "cheap"]},
         "beta": {"key": f"env:TG_TEST_CLIENT_B", "rpm": 3},
+        "burst": {"key": "tg-client-burst-key-0000000000", "rpm": 10},
         "spender": {"key": "tg-client-spender-key-000000", "budget": {"total_usd": 0.5}},
         "me": {"unix_user": ME},
     }
@@ -242,6 +243,23 @@ def test_requests_per_minute(gw):
     assert statuses.count(200) <= 2 and 429 in statuses, statuses
     limited = next(h for s, h, _ in results if s == 429)
     assert int(limited["retry-after"]) >= 1
+
+
+def test_requests_per_minute_hold_under_100_concurrent_requests(gw):
+    outcomes: list[int] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        status, headers, _ = chat("tg-client-burst-key-0000000000", gw, text=f"burst {i}")
+        with lock:
+            outcomes.append(status)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(200) == 10 and outcomes.count(429) == 90, sorted(outcomes)
 
 
 def test_a_client_budget_holds_under_100_concurrent_requests(gw):

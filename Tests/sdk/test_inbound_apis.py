@@ -365,7 +365,7 @@ def test_responses_pass_through_is_byte_for_byte(gw, fakes, tag):
         assert (row["api"], row["input_tokens"], row["output_tokens"]) == ("responses", 21, 12)
 
 
-@pytest.mark.parametrize("family", ["responses", "azure", "anthropic"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_agents_sdk_default_model(gw, tag, family):
     """The OpenAI Agents SDK with its default model class (Responses) and a function tool."""
     import asyncio
