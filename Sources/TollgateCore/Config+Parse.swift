@@ -16,7 +16,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 extension Config {
     static let topLevelKeys: Set<String> = [
         "listen", "ledger", "log_level", "server", "providers", "routes", "models", "failover", "shutdown_grace_seconds",
-        "admin_key", "clients", "listen_unix", "listen_unix_mode", "credentials_dir",
+        "admin_key", "clients", "listen_unix", "listen_unix_mode", "credentials_dir", "otel",
     ]
     static let failoverKeys: Set<String> = [
         "failure_threshold", "cooldown_seconds", "max_cooldown_seconds", "max_retry_wait_seconds",
@@ -215,6 +215,7 @@ extension Config {
             config.listenUnix = path
         }
         if let value = root["listen_unix_mode"] { config.listenUnixMode = try parseMode(value, path: "listen_unix_mode") }
+        if let otel = root["otel"] { config.otel = try OTelSettings.parse(otel, unknown: &config.unknownKeys) }
         return config
     }
 

@@ -28,6 +28,8 @@ public struct Config: Sendable {
     /// Where `credential:NAME` looks for `NAME.cred` outside systemd (`"credentials_dir"`); nil:
     /// `SecretReference.defaultCredentialsDir`.
     public var credentialsDir: String?
+    /// Where traces are exported (`"otel"`); nil: no tracing.
+    public var otel: OTelSettings?
 
     public func provider(named name: String) -> ProviderConfig? { providers.first { $0.name == name } }
     public func route(_ alias: String) -> [ModelTarget]? { routes.first { $0.alias == alias }?.targets }

@@ -19,6 +19,8 @@ public final class Gateway: HTTPHandler, Sendable {
     public let clientBudgets: BudgetBook
     /// Requests and tokens per minute of each client.
     public let rates = RateLimiter()
+    /// Metrics (`/metrics`) and traces (`otel`).
+    public let observer: Observer
 
     public init(snapshot: GatewaySnapshot, ledger: Ledger?, logger: Logger) {
         state = Mutex(snapshot)
@@ -27,6 +29,7 @@ public final class Gateway: HTTPHandler, Sendable {
         health = ProviderHealth(settings: snapshot.config.failover)
         budgets = BudgetBook(limits: Self.limits(snapshot))
         clientBudgets = BudgetBook(limits: Self.clientLimits(snapshot), owner: "client")
+        observer = Observer(otel: snapshot.config.otel)
         if let ledger {
             // Budgets continue from the ledger after a restart.
             let (day, month) = utcDayAndMonthStart(wallClockSeconds())
@@ -67,6 +70,7 @@ public final class Gateway: HTTPHandler, Sendable {
         let logger = self.logger
         let services = LoopServices(loop: loop, ledger: ledger, logger: { logger.error("\($0)") })
         loop.attachment = services
+        observer.register(services.metrics, queue: loop.queue)
         return services
     }
 
@@ -116,6 +120,7 @@ public final class Gateway: HTTPHandler, Sendable {
             guard request.method == "GET" else { return methodNotAllowed(response, allow: "GET") }
             respondSpend(response)
         default:
+            if handleObserve(request, response) { return }
             if path.hasPrefix("/v1/models/"), request.method == "GET" {
                 let id = String(path.dropFirst("/v1/models/".count))
                 let list = snapshot.modelsListJSON()["data"]?.arrayValue ?? []
@@ -147,7 +152,7 @@ public final class Gateway: HTTPHandler, Sendable {
         "POST /v1/chat/completions", "POST /v1/messages", "POST /v1/messages/count_tokens", "POST /v1/responses",
         "POST /v1/embeddings", "GET /v1/models", "GET /v1/models/{id}", "GET /health",
         "GET /admin/providers", "GET /admin/spend",
-    ]
+    ] + observeEndpoints
 
     /// An OpenAI model list in Anthropic's shape (`type`, `display_name`, `created_at`, paging fields).
     static func anthropicModelList(_ list: JSONValue) -> JSONValue {
@@ -185,6 +190,7 @@ public final class Gateway: HTTPHandler, Sendable {
                     error: String? = nil, requestID: String? = nil, cost: Double? = nil) {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
         let status = response.isClientGone && !response.isFinished ? 499 : response.status
+        if requestID == nil { requestAnswered(response, status: status) }
         var line = "\(response.request.method) \(response.request.path) model=\(model ?? "-") provider=\(provider ?? "-") status=\(status) duration=\(formatMs(elapsed))"
         if attempts > 1 { line += " attempts=\(attempts)" }
         if let cost, cost > 0 { line += " cost_usd=\(formatUSD(cost))" }

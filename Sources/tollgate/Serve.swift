@@ -85,6 +85,9 @@ struct Serve: ParsableCommand {
         server.logger = { entry in
             logger.info("\(entry.method) \(entry.path) status=\(entry.status) note=\"\(entry.note)\"")
         }
+        gateway.observer.attachServer { [server] in
+            ServerGauges(openConnections: server.openConnections, requestsInFlight: server.requestsInFlight)
+        }
 
         // A non-loopback listener serves whoever can reach it: only with client keys, or when told so.
         let host = snapshot.config.listen.host

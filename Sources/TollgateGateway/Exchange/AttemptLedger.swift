@@ -10,6 +10,9 @@ struct AttemptLedger {
     let route: String
     let streamed: Bool
     private(set) var rows: [LedgerRow] = []
+    /// Every row committed so far, and which attempts failed how (for metrics and traces).
+    private(set) var booked: [LedgerRow] = []
+    private(set) var failures: [ExchangeRecord.Failure] = []
 
     init(requestID: String, api: InboundAPI, client: String?, route: String, streamed: Bool) {
         self.client = client
@@ -21,7 +24,9 @@ struct AttemptLedger {
 
     /// Books one attempt.
     mutating func add(_ candidate: Candidate?, attempt: Attempt?, outcome: LedgerOutcome, status: Int,
-                      usage: Usage = Usage(), estimated: Bool = false, cost: Double = 0, listCost: Double? = nil) {
+                      usage: Usage = Usage(), estimated: Bool = false, cost: Double = 0, listCost: Double? = nil,
+                      failure: UpstreamFailure.Kind? = nil) {
+        if let failure { failures.append(ExchangeRecord.Failure(index: booked.count + rows.count, kind: failure)) }
         rows.append(LedgerRow(timeMs: Int64(wallClockMilliseconds()), requestID: requestID, client: client, api: api, route: route,
                               provider: candidate?.provider.name ?? "-", model: candidate?.model ?? "-",
                               streamed: streamed, outcome: outcome, attempt: attempt?.number ?? 0, status: status,
@@ -39,6 +44,7 @@ struct AttemptLedger {
     mutating func commit(to ledger: LoopLedger?, then: @escaping () -> Void) {
         let all = rows
         rows.removeAll()
+        if booked.isEmpty { booked = all } else { booked += all }
         guard let ledger, !all.isEmpty else { return then() }
         ledger.commit(all, then: then)
     }

@@ -226,7 +226,7 @@ final class Exchange: AttemptDelegate {
         // A signed-in token the upstream refused is not used again (refreshed or exchanged anew).
         if failure.error.status == 401, let sessionToken { c.provider.auth.rejected(c.provider, token: sessionToken) }
         release(FailoverPolicy.healthOutcome(for: failure))
-        ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status)
+        ledger.add(c, attempt: attempt, outcome: .upstreamError, status: failure.error.status, failure: failure.kind)
         let decision = engine.failed(failure, gate: gate)
         if case .attempt = decision {
             gateway.logger.warning("\(c.provider.name)/\(c.model) failed (\(failure.error.status): \(failure.error.message.prefix(200))); trying the next provider",
@@ -464,5 +464,6 @@ final class Exchange: AttemptDelegate {
     private func logDone(status: Int, error: String? = nil, cost: Double) {
         gateway.logRequest(writer, model: adapter.route, provider: candidate?.provider.name, attempts: engine.attempts,
                            error: error, requestID: requestID, cost: cost)
+        gateway.exchangeEnded(writer, snapshot: snapshot, route: adapter.route, status: status, attempts: ledger)
     }
 }

@@ -1,17 +1,19 @@
+import Dispatch
 import TollgateCore
 import TollgateHTTP
 import TollgateLedger
 import TollgateUpstream
 
-/// What the gateway keeps per event loop: its upstream client and its ledger batch. Lives on
-/// the loop's queue (kept as the loop's attachment).
+/// What the gateway keeps per event loop: its upstream client, its ledger batch and its
+/// metrics. Lives on the loop's queue (kept as the loop's attachment).
 final class LoopServices {
     let upstream: UpstreamClient
     let ledger: LoopLedger?
+    let metrics = LoopMetrics()
 
     init(loop: EventLoop, ledger: Ledger?, logger: @escaping @Sendable (String) -> Void) {
         upstream = UpstreamClient(loop: loop)
-        self.ledger = ledger.map { LoopLedger(ledger: $0, loop: loop, logError: logger) }
+        self.ledger = ledger.map { [metrics] in LoopLedger(ledger: $0, loop: loop, metrics: metrics, logError: logger) }
     }
 }
 
@@ -22,13 +24,15 @@ final class LoopLedger {
     let ledger: Ledger
     let loop: EventLoop
     let logError: @Sendable (String) -> Void
+    let metrics: LoopMetrics
     private var rows: [LedgerRow] = []
     private var waiting: [() -> Void] = []
     private var scheduled = false
 
-    init(ledger: Ledger, loop: EventLoop, logError: @escaping @Sendable (String) -> Void) {
+    init(ledger: Ledger, loop: EventLoop, metrics: LoopMetrics, logError: @escaping @Sendable (String) -> Void) {
         self.ledger = ledger
         self.loop = loop
+        self.metrics = metrics
         self.logError = logError
     }
 
@@ -47,7 +51,11 @@ final class LoopLedger {
         let continuations = waiting
         rows.removeAll()
         waiting.removeAll()
-        if let error = ledger.commitNow(batch) { logError("ledger write failed: \(error)") }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let error = ledger.commitNow(batch)
+        metrics.recordLedgerCommit(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, rows: batch.count,
+                                   failed: error != nil)
+        if let error { logError("ledger write failed: \(error)") }
         for then in continuations { then() }
     }
 }
