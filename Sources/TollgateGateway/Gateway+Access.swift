@@ -36,7 +36,11 @@ extension Gateway {
             }
             response = CORSResponseWriter(writer, origin: origin)
         }
-        if request.path.hasPrefix("/admin") || request.path.hasPrefix("/dashboard") {
+        // The dashboard page itself holds no data: with an admin key configured anyone may load
+        // it (a browser cannot send the key with a page load) and it asks for the key; its data
+        // comes from `/admin/*`. Without a key it answers loopback clients only, like `/admin/*`.
+        let keyedPage = request.path.hasPrefix("/dashboard") && snapshot.adminKey != nil
+        if request.path.hasPrefix("/admin") || (request.path.hasPrefix("/dashboard") && !keyedPage) {
             if let refusal = adminRefusal(request, snapshot: snapshot) {
                 respondError(response, refusal)
                 return nil
