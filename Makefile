@@ -6,6 +6,8 @@ VENV      := .build/venv
 PY        := $(VENV)/bin/python
 APT_PKGS  := libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config
 BENCH_PKGS := nginx-light wrk curl
+# The dashboard's browser test (Tests/sdk/test_dashboard.py): headless Chromium driven through chromedriver.
+BROWSER_PKGS := chromium chromium-driver
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BINDIR    ?= $(PREFIX)/bin
@@ -23,7 +25,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: venv-deps deps build release run test test-swift test-sdk test-systemd bench bench-streams bench-slow bench-alloc soak venv \
+.PHONY: venv-deps browser-deps dashboard-screenshot deps build release run test test-swift test-sdk test-systemd bench bench-streams bench-slow bench-alloc soak venv \
         clean install uninstall verify-units fuzz fuzz-build sanitize sanitize-address sanitize-thread
 
 deps:
@@ -32,6 +34,16 @@ deps:
 
 venv-deps:
 	$(call apt_install,python3-venv)
+
+browser-deps:
+	$(call apt_install,$(BROWSER_PKGS))
+
+# Re-takes docs/dashboard.png (the README's picture) with the browser test.
+dashboard-screenshot: deps venv browser-deps
+	$(call apt_install,pngquant)
+	$(SWIFT) build
+	TOLLGATE_BIN=$(CURDIR)/.build/debug/tollgate TOLLGATE_UPDATE_SCREENSHOT=1 \
+		$(PY) -m pytest -q Tests/sdk/test_dashboard.py
 
 build: deps
 	$(SWIFT) build
@@ -55,7 +67,7 @@ test-swift: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-test-sdk: deps venv
+test-sdk: deps venv browser-deps
 	$(SWIFT) build
 	TOLLGATE_BIN=$(CURDIR)/.build/debug/tollgate $(PY) -m pytest -q Tests/sdk
 

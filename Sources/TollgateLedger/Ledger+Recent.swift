@@ -37,11 +37,12 @@ public struct DailySpend: Sendable, Equatable {
 extension Ledger {
     /// The newest `limit` requests, newest first. Read on the ledger's queue (called off the loops).
     public func recentRequestsNow(limit: Int) throws(SQLiteError) -> [RecentRequest] {
-        // SQLite takes the bare columns of an aggregate query from the row MAX(id) picked: the last attempt.
+        // SQLite takes the bare columns of an aggregate query from the row its only MAX() picked:
+        // MAX(id), the last attempt (a second MIN/MAX would make that row arbitrary).
         let sql = """
             SELECT request_id, MAX(id), time_ms, api, route, provider, model, status, outcome, streamed, COUNT(*),
                 SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), SUM(reasoning_tokens), SUM(cost_usd),
-                SUM(total_ms), ttfb_ms, MAX(tokens_estimated), client
+                SUM(total_ms), ttfb_ms, SUM(tokens_estimated), client
             FROM requests WHERE id > (SELECT COALESCE(MAX(id), 0) FROM requests) - ?1 * 4
             GROUP BY request_id ORDER BY MAX(id) DESC LIMIT ?1
             """

@@ -47,17 +47,28 @@ enum DashboardPage {
     #requests-card { grid-column: span 8; } #playground-card { grid-column: span 4; }
     #clients-card { grid-column: span 12; }
     @media (max-width: 1100px) { main > section { grid-column: span 12 !important; } }
-    @media (max-width: 640px) { main { padding: 10px; gap: 10px; } header { padding: 10px; } .hide-narrow { display: none; } }
+    @media (max-width: 640px) {
+      main { padding: 10px; gap: 10px; } header { padding: 10px; } .hide-narrow { display: none; }
+      #providers thead { display: none; }
+      #providers tr { display: grid; grid-template-columns: 1fr auto; align-items: center; border-bottom: 1px solid var(--line); padding: 6px 0; }
+      #providers td { border: 0; padding: 2px 4px; white-space: normal; }
+      #providers td:last-child { grid-column: 1 / -1; }
+      .budget { min-width: 0; }
+    }
     table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
     th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
     th { color: var(--muted); font-weight: 600; font-size: 12px; }
     td.num, th.num { text-align: right; }
     .scroll { overflow-x: auto; }
+    #requests-card .scroll { max-height: 560px; overflow-y: auto; }
+    #requests thead th { position: sticky; top: 0; background: var(--card); }
     .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; border: 1px solid currentColor; }
     .healthy { color: var(--ok); } .cooling_down { color: var(--bad); } .half_open { color: var(--warn); } .disabled { color: var(--muted); }
     .s2 { color: var(--ok); } .s4 { color: var(--warn); } .s5 { color: var(--bad); }
     .muted { color: var(--muted); }
-    .budget { display: grid; grid-template-columns: 56px 1fr auto; gap: 2px 8px; align-items: center; font-size: 12px; min-width: 200px; }
+    #providers td { white-space: normal; }
+    #providers .badge, .budget > span { white-space: nowrap; }
+    .budget { display: grid; grid-template-columns: 50px minmax(40px, 1fr) auto; gap: 2px 8px; align-items: center; font-size: 12px; min-width: 190px; }
     .meter { height: 8px; background: var(--bar); border-radius: 4px; overflow: hidden; }
     .meter i { display: block; height: 100%; background: var(--ok); }
     .meter i.high { background: var(--warn); } .meter i.full { background: var(--bad); }
@@ -124,7 +135,7 @@ enum DashboardPage {
           </select>
         </div>
         <div class="scroll"><table id="requests">
-          <thead><tr><th>Time</th><th>API</th><th>Model</th><th>Provider</th><th class="num">Tokens in/out</th>
+          <thead><tr><th>Time</th><th class="hide-narrow">API</th><th>Model</th><th>Provider</th><th class="num">Tokens in/out</th>
             <th class="num">Cost</th><th class="num">Latency</th><th>Status</th><th class="hide-narrow">Est.</th></tr></thead>
           <tbody></tbody>
         </table></div>
@@ -289,10 +300,13 @@ enum DashboardPage {
       const tbody = $("requests").tBodies[0];
       tbody.replaceChildren(...rows.map((r) => {
         const t = new Date(r.time_ms);
-        const time = el("td", { title: r.time + " · " + r.request_id }, t.toLocaleTimeString([], { hour12: false }));
+        const clock = t.toLocaleTimeString([], { hour12: false });
+        const sameDay = t.toDateString() === new Date().toDateString();
+        const day = t.toISOString().slice(5, 10);
+        const time = el("td", { title: r.time + " · " + r.request_id }, sameDay ? clock : day + " " + clock.slice(0, 5));
         const tokens = r.input_tokens.toLocaleString() + " / " + r.output_tokens.toLocaleString();
         const st = el("span", { class: "s" + String(r.status)[0] }, r.status + (r.attempts > 1 ? " (" + r.attempts + " tries)" : ""));
-        return el("tr", { "data-request-id": r.request_id }, time, el("td", {}, r.api || "—"),
+        return el("tr", { "data-request-id": r.request_id }, time, el("td", { class: "hide-narrow" }, r.api || "—"),
           el("td", { title: r.upstream_model }, r.model), el("td", {}, r.provider), el("td", { class: "num" }, tokens),
           el("td", { class: "num" }, usd(r.cost_usd)), el("td", { class: "num" }, ms(r.latency_ms)), el("td", {}, st),
           el("td", { class: "hide-narrow" }, r.estimated ? "est." : ""));
