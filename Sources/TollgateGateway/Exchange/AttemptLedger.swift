@@ -40,12 +40,18 @@ struct AttemptLedger {
         if !rows.isEmpty { rows[rows.count - 1].outcome = .failedOver }
     }
 
-    /// Commits the rows booked so far, then runs `then` (at once when there are none, or no ledger).
-    mutating func commit(to ledger: LoopLedger?, then: @escaping () -> Void) {
+    /// The rows booked since the last call, to be committed (kept in `booked` for metrics and traces).
+    mutating func takeRows() -> [LedgerRow] {
         let all = rows
         rows.removeAll()
         if booked.isEmpty { booked = all } else { booked += all }
-        guard let ledger, !all.isEmpty else { return then() }
-        ledger.commit(all, then: then)
+        return all
+    }
+
+    /// Commits `rows`, then runs `then` (at once when there are none, or no ledger). Static, so
+    /// `then` may read the exchange's `AttemptLedger` while it runs.
+    static func commit(_ rows: [LedgerRow], to ledger: LoopLedger?, then: @escaping () -> Void) {
+        guard let ledger, !rows.isEmpty else { return then() }
+        ledger.commit(rows, then: then)
     }
 }

@@ -454,7 +454,7 @@ final class Exchange: AttemptDelegate {
     /// Commits the rows (with the rest of the loop's batch), then runs `then` on the loop: the
     /// client never sees the end of an answer before its ledger row is committed.
     private func commit(then: @escaping () -> Void) {
-        ledger.commit(to: loopLedger, then: then)
+        AttemptLedger.commit(ledger.takeRows(), to: loopLedger, then: then)
     }
 
     private var tollgateHeaders: HTTPHeaders {
