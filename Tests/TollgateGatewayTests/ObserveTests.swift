@@ -11,7 +11,7 @@ import TollgateLedger
                     cost: Double = 0.5) -> LedgerRow {
         LedgerRow(timeMs: 1_700_000_000_000, requestID: "req_1", route: "fast", provider: provider, model: "m",
                   streamed: false, outcome: outcome, attempt: 1, status: status, usage: usage, tokensEstimated: false,
-                  costUSD: cost, ttfbMs: ttfb, totalMs: total, api: "chat")
+                  costUSD: cost, ttfbMs: ttfb, totalMs: total)
     }
 
     static func record(_ rows: [LedgerRow], failures: [ExchangeRecord.Failure] = [], status: Int = 200,
@@ -119,13 +119,13 @@ import TollgateLedger
         #expect(attribute(spans[2], "error.type") == nil)
     }
 
-    @Test func inboundAPIsAreABoundedSet() {
-        #expect(InboundAPI.name(path: "/v1/chat/completions") == "chat")
-        #expect(InboundAPI.name(path: "/v1/embeddings") == "embeddings")
-        #expect(InboundAPI.name(path: "/v1/messages") == "messages")
-        #expect(InboundAPI.name(path: "/v1/responses") == "responses")
-        #expect(InboundAPI.name(path: "/admin/spend/daily") == "admin")
-        #expect(InboundAPI.name(path: "/anything/\(Int.random(in: 0..<1000))") == "other")
+    @Test func apiLabelsAreABoundedSet() {
+        #expect(APILabel.name(path: "/v1/chat/completions") == "chat")
+        #expect(APILabel.name(path: "/v1/embeddings") == "embeddings")
+        #expect(APILabel.name(path: "/v1/messages") == "messages")
+        #expect(APILabel.name(path: "/v1/responses") == "responses")
+        #expect(APILabel.name(path: "/admin/spend/daily") == "admin")
+        #expect(APILabel.name(path: "/anything/\(Int.random(in: 0..<1000))") == "other")
     }
 
     @Test func otelSettingsParse() throws {
