@@ -169,7 +169,8 @@ def test_dashboard_in_a_real_browser(dashboard_gateway, browser) -> None:
     rid = headers["x-tollgate-request-id"]
     wait(driver, f"document.querySelector('tr[data-request-id={rid}]')", timeout=8, what="the new request's row")
     cells = driver.execute_script(f"return [...document.querySelectorAll('tr[data-request-id={rid}] td')].map(td => td.textContent)")
-    assert cells[1:4] == ["chat", "fast", "openai"] and cells[7] == "200"
+    assert cells[1:4] == ["chat", "fast", "openai"] and cells[8] == "200"
+    assert driver.execute_script("return document.getElementById('requests').classList.contains('no-client')")
     # The filter narrows the list.
     driver.find_element("id", "filter-text").send_keys("groq")
     wait(driver, "[...document.querySelectorAll('#requests tbody tr')].every(r => r.children[3].textContent === 'groq')",
@@ -226,12 +227,14 @@ def test_dashboard_in_a_real_browser(dashboard_gateway, browser) -> None:
                            check=False, timeout=60)
 
 
-def test_dashboard_asks_for_the_admin_key(launch_gateway, browser) -> None:
+def test_dashboard_with_an_admin_key_and_clients(launch_gateway, browser) -> None:
     upstream = FakeUpstream().start()
     config = {
         "admin_key": "admin-secret-1",
+        "clients": {"alice": {"key": "client-secret-alice", "budget": {"daily_usd": 2}},
+                    "batch": {"key": "client-secret-batch"}},
         "providers": {"main": {"type": "openai_compatible", "base_url": upstream.base_url, "api_key": "k",
-                               "models": ["m"]}},
+                               "models": ["gpt-4.1-mini"]}},
     }
     try:
         with launch_gateway(config, logs=[upstream], name="dashboard-key") as gw:
@@ -246,6 +249,31 @@ def test_dashboard_asks_for_the_admin_key(launch_gateway, browser) -> None:
                  what="provider rows after the key")
             assert driver.execute_script("return document.getElementById('key-form').hidden")
             assert driver.execute_script("return document.getElementById('key').value") == ""
-            assert "admin-secret-1" not in driver.page_source
+
+            # Clients exist: their budgets are shown.
+            wait(driver, "!document.getElementById('clients-card').hidden", what="the clients section")
+            clients = driver.execute_script(
+                "return [...document.querySelectorAll('#clients tr[data-client]')].map(r => r.dataset.client).sort()")
+            assert clients == ["alice", "batch"]
+            assert driver.execute_script("return document.querySelectorAll('tr[data-client=alice] .meter').length") == 1
+
+            # The playground needs a client's key here: it asks, then streams as that client.
+            driver.find_element("id", "prompt").send_keys("hello as alice")
+            driver.find_element("id", "send").click()
+            wait(driver, "!document.getElementById('client-key').hidden", what="the client key field")
+            driver.find_element("id", "client-key").send_keys("client-secret-alice")
+            driver.execute_script("document.getElementById('model').replaceChildren()")
+            driver.find_element("id", "send").click()
+            wait(driver, "document.getElementById('answer').dataset.done === 'true'", timeout=15, what="the answer")
+            assert "hello as alice" in driver.execute_script("return document.getElementById('answer').textContent")
+            wait(driver, "[...document.querySelectorAll('tr[data-client=alice] .budget span')].some(s => s.textContent.startsWith('$0.0'))"
+                 " && !document.querySelector('tr[data-client=alice] .meter').getAttribute('aria-valuenow').startsWith('-')",
+                 what="alice's spend")
+            wait(driver, "[...document.querySelectorAll('#requests tbody tr')].some(r => r.children[4].textContent === 'alice')",
+                 what="the request's client in the list")
+            assert not driver.execute_script("return document.getElementById('requests').classList.contains('no-client')")
+            for secret in ("admin-secret-1", "client-secret-alice", "client-secret-batch"):
+                assert secret not in driver.page_source
+            screenshot(driver, "dashboard-clients-light", 1400, 900, dark=False)
     finally:
         upstream.stop()

@@ -134,3 +134,27 @@ def test_promtool_accepts_the_scrape(metrics_gateway) -> None:
     text = Scrape(metrics_gateway.port).text
     result = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_client_budgets_are_reported_per_client(launch_gateway) -> None:
+    upstream = FakeUpstream().start()
+    config = {
+        "clients": {"alice": {"key": "client-key-alice", "budget": {"daily_usd": 2, "total_usd": 20}},
+                    "batch": {"key": "client-key-batch"}},
+        "providers": {"main": {"type": "openai_compatible", "base_url": upstream.base_url, "api_key": "k",
+                               "models": ["gpt-4.1-mini"]}},
+    }
+    try:
+        with launch_gateway(config, logs=[upstream], name="metrics-clients") as gw:
+            status, _, _ = chat(gw.port, "gpt-4.1-mini", "as alice", headers={"Authorization": "Bearer client-key-alice"})
+            assert status == 200
+            s = Scrape(gw.port)
+            assert s.value("tollgate_budget_limit_usd", scope="client", name="alice", period="daily") == 2
+            assert s.value("tollgate_budget_limit_usd", scope="client", name="alice", period="total") == 20
+            assert not [l for l in s.label_sets("tollgate_budget_limit_usd") if l["name"] == "batch"]
+            used = s.value("tollgate_budget_used_usd", scope="client", name="alice", period="daily")
+            assert used > 0 and used == pytest.approx(s.value("tollgate_cost_usd_total", provider="main"), rel=1e-6)
+            assert s.value("tollgate_budget_used_usd", scope="client", name="batch", period="daily") == 0
+            assert "client-key" not in s.text
+    finally:
+        upstream.stop()

@@ -75,6 +75,7 @@ enum DashboardPage {
     input, select, textarea, button { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
     button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; font-weight: 600; }
     button:disabled { opacity: .6; cursor: default; }
+    #requests.no-client .col-client { display: none; }
     .filters { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 8px; }
     .filters input { flex: 1 1 160px; }
     #chart svg { width: 100%; height: auto; display: block; }
@@ -134,8 +135,8 @@ enum DashboardPage {
             <option value="">all statuses</option><option value="ok">2xx</option><option value="error">errors</option>
           </select>
         </div>
-        <div class="scroll"><table id="requests">
-          <thead><tr><th>Time</th><th class="hide-narrow">API</th><th>Model</th><th>Provider</th><th class="num">Tokens in/out</th>
+        <div class="scroll"><table id="requests" class="no-client">
+          <thead><tr><th>Time</th><th class="hide-narrow">API</th><th>Model</th><th>Provider</th><th class="col-client">Client</th><th class="num">Tokens in/out</th>
             <th class="num">Cost</th><th class="num">Latency</th><th>Status</th><th class="hide-narrow">Est.</th></tr></thead>
           <tbody></tbody>
         </table></div>
@@ -146,6 +147,7 @@ enum DashboardPage {
         <div id="playground">
           <form id="chat-form">
             <select id="model" aria-label="model"></select>
+            <input id="client-key" type="password" placeholder="client key (this gateway has clients)" aria-label="client key" hidden>
             <textarea id="prompt" placeholder="Say something…" aria-label="prompt"></textarea>
             <button id="send" type="submit">Send</button>
           </form>
@@ -162,6 +164,13 @@ enum DashboardPage {
     "use strict";
     const $ = (id) => document.getElementById(id);
     let adminKey = sessionStorage.getItem("tollgate-admin-key") || "";
+    let clientKey = sessionStorage.getItem("tollgate-client-key") || "";
+    // The playground calls /v1 as a client: with clients configured it needs a client's key.
+    function v1Headers(extra) {
+      const key = $("client-key").value.trim() || clientKey;
+      if (key !== clientKey) { clientKey = key; sessionStorage.setItem("tollgate-client-key", key); }
+      return Object.assign(key ? { "Authorization": "Bearer " + key } : {}, extra || {});
+    }
     let recent = [];
     let lastOk = 0;
 
@@ -296,7 +305,7 @@ enum DashboardPage {
       const provider = $("filter-provider").value, status = $("filter-status").value;
       const rows = recent.filter((r) => (!provider || r.provider === provider)
         && (!status || (status === "ok" ? r.status < 400 : r.status >= 400))
-        && (!text || [r.model, r.provider, r.upstream_model, r.request_id, r.api || "", String(r.status)].some((f) => f.toLowerCase().includes(text))));
+        && (!text || [r.model, r.provider, r.upstream_model, r.request_id, r.api || "", r.client || "", String(r.status)].some((f) => f.toLowerCase().includes(text))));
       const tbody = $("requests").tBodies[0];
       tbody.replaceChildren(...rows.map((r) => {
         const t = new Date(r.time_ms);
@@ -307,11 +316,13 @@ enum DashboardPage {
         const tokens = r.input_tokens.toLocaleString() + " / " + r.output_tokens.toLocaleString();
         const st = el("span", { class: "s" + String(r.status)[0] }, r.status + (r.attempts > 1 ? " (" + r.attempts + " tries)" : ""));
         return el("tr", { "data-request-id": r.request_id }, time, el("td", { class: "hide-narrow" }, r.api || "—"),
-          el("td", { title: r.upstream_model }, r.model), el("td", {}, r.provider), el("td", { class: "num" }, tokens),
+          el("td", { title: r.upstream_model }, r.model), el("td", {}, r.provider),
+          el("td", { class: "col-client" }, r.client || "—"), el("td", { class: "num" }, tokens),
           el("td", { class: "num" }, usd(r.cost_usd)), el("td", { class: "num" }, ms(r.latency_ms)), el("td", {}, st),
           el("td", { class: "hide-narrow" }, r.estimated ? "est." : ""));
       }));
       $("requests-empty").hidden = rows.length > 0;
+      $("requests").classList.toggle("no-client", !recent.some((r) => r.client));
     }
 
     async function refresh() {
@@ -339,7 +350,8 @@ enum DashboardPage {
 
     async function loadModels() {
       try {
-        const r = await fetch("/v1/models", { cache: "no-store" });
+        const r = await fetch("/v1/models", { cache: "no-store", headers: v1Headers() });
+        if (r.status === 401) { $("client-key").hidden = false; return; }
         const list = (await r.json()).data || [];
         const select = $("model");
         select.replaceChildren(...list.map((m) => el("option", { value: m.id }, m.id)));
@@ -350,14 +362,16 @@ enum DashboardPage {
       event.preventDefault();
       const prompt = $("prompt").value.trim();
       if (!prompt) return;
+      if (!$("model").options.length) await loadModels();
       const answer = $("answer"), meta = $("answer-meta"), button = $("send");
       answer.textContent = ""; answer.dataset.chunks = "0"; answer.dataset.done = "false";
       meta.textContent = "…"; button.disabled = true;
       const started = performance.now();
       try {
-        const r = await fetch("/v1/chat/completions", { method: "POST", headers: { "Content-Type": "application/json" },
+        const r = await fetch("/v1/chat/completions", { method: "POST", headers: v1Headers({ "Content-Type": "application/json" }),
           body: JSON.stringify({ model: $("model").value, stream: true, stream_options: { include_usage: true },
             messages: [{ role: "user", content: prompt }] }) });
+        if (r.status === 401) $("client-key").hidden = false;
         if (!r.ok) {
           const body = await r.json().catch(() => ({}));
           throw new Error((body.error && body.error.message) || "HTTP " + r.status);
@@ -397,7 +411,7 @@ enum DashboardPage {
         answer.dataset.done = "error";
       } finally {
         button.disabled = false;
-        refresh();
+        refresh(); refreshSpend();
       }
     }
 

@@ -15,23 +15,23 @@ struct BudgetLine: Sendable {
 extension Gateway {
     /// Every provider's budget lines (limits set or not: used is always reported), then every client's.
     func budgetLines() -> [BudgetLine] {
+        let snapshot = self.snapshot
         var lines: [BudgetLine] = []
         for p in snapshot.providers {
-            let live = budgets.snapshot(provider: p.name)
-            for (period, limit, used) in [("daily", live.budget.dailyUSD, live.today),
-                                          ("monthly", live.budget.monthlyUSD, live.thisMonth),
-                                          ("total", live.budget.totalUSD, live.total)] {
-                lines.append(BudgetLine(scope: "provider", name: p.name, period: period, limit: limit, used: used,
-                                        reserved: live.reserved))
-            }
+            lines += Self.budgetLines(scope: "provider", name: p.name, budgets.snapshot(provider: p.name))
         }
-        return lines + clientBudgetLines()
+        for c in snapshot.clients.clients {
+            lines += Self.budgetLines(scope: "client", name: c.name, clientBudgets.snapshot(provider: c.name))
+        }
+        return lines
     }
 
-    /// Per-client budgets: none until the config has clients. When it does, each client's
-    /// limits and spend go here as lines of scope `client`; `/metrics` and the dashboard
-    /// show them with no other change.
-    func clientBudgetLines() -> [BudgetLine] { [] }
+    static func budgetLines(scope: String, name: String, _ live: BudgetBook.Snapshot) -> [BudgetLine] {
+        [("daily", live.budget.dailyUSD, live.today), ("monthly", live.budget.monthlyUSD, live.thisMonth),
+         ("total", live.budget.totalUSD, live.total)].map { period, limit, used in
+            BudgetLine(scope: scope, name: name, period: period, limit: limit, used: used, reserved: live.reserved)
+        }
+    }
 
     /// The exposition text of one scrape.
     func metricsText(_ v: LoopMetrics.Values) -> String {
