@@ -35,7 +35,8 @@ public struct DailySpend: Sendable, Equatable {
 }
 
 extension Ledger {
-    /// The newest `limit` requests, newest first. Read on the ledger's queue (called off the loops).
+    /// The newest `limit` requests, newest first. Read on a connection of its own (WAL: the writer
+    /// is never waited for, nor does it wait); call it off the loops (`readOffLoop`).
     public func recentRequestsNow(limit: Int) throws(SQLiteError) -> [RecentRequest] {
         // SQLite takes the bare columns of an aggregate query from the row its only MAX() picked:
         // MAX(id), the last attempt (a second MIN/MAX would make that row arbitrary).
@@ -46,33 +47,33 @@ extension Ledger {
             FROM requests WHERE id > (SELECT COALESCE(MAX(id), 0) FROM requests) - ?1 * 4
             GROUP BY request_id ORDER BY MAX(id) DESC LIMIT ?1
             """
-        return try onQueue { () throws(SQLiteError) -> [RecentRequest] in
-            try self.connection.prepare(sql).rows([.int(Int64(limit))]).map { r in
-                RecentRequest(requestID: r[0].text, timeMs: r[2].int, api: r[3].optionalText, route: r[4].text,
-                              provider: r[5].text, model: r[6].text, status: Int(r[7].int), outcome: r[8].text,
-                              streamed: r[9].int != 0, attempts: Int(r[10].int), inputTokens: Int(r[11].int),
-                              cachedTokens: Int(r[12].int), outputTokens: Int(r[13].int), reasoningTokens: Int(r[14].int),
-                              costUSD: r[15].double, totalMs: r[16].double, ttfbMs: r[17].optionalDouble,
-                              estimated: r[18].int != 0, client: r[19].optionalText)
-            }
+        return try readConnection().prepare(sql).rows([.int(Int64(limit))]).map { r in
+            RecentRequest(requestID: r[0].text, timeMs: r[2].int, api: r[3].optionalText, route: r[4].text,
+                          provider: r[5].text, model: r[6].text, status: Int(r[7].int), outcome: r[8].text,
+                          streamed: r[9].int != 0, attempts: Int(r[10].int), inputTokens: Int(r[11].int),
+                          cachedTokens: Int(r[12].int), outputTokens: Int(r[13].int), reasoningTokens: Int(r[14].int),
+                          costUSD: r[15].double, totalMs: r[16].double, ttfbMs: r[17].optionalDouble,
+                          estimated: r[18].int != 0, client: r[19].optionalText)
         }
     }
 
-    /// Spend per UTC day and provider from `sinceMs` on, oldest first.
+    /// Spend per UTC day and provider from `sinceMs` on, oldest first (a connection of its own, like `recentRequestsNow`).
     public func dailySpendNow(sinceMs: Int64) throws(SQLiteError) -> [DailySpend] {
         let sql = """
             SELECT time_ms / 86400000, provider, SUM(cost_usd), COUNT(DISTINCT request_id)
             FROM requests WHERE time_ms >= ?1 GROUP BY time_ms / 86400000, provider ORDER BY 1, 2
             """
-        return try onQueue { () throws(SQLiteError) -> [DailySpend] in
-            try self.connection.prepare(sql).rows([.int(sinceMs)]).map { r in
-                DailySpend(day: civilDay(Int(r[0].int)), provider: r[1].text, costUSD: r[2].double, requests: Int(r[3].int))
-            }
+        return try readConnection().prepare(sql).rows([.int(sinceMs)]).map { r in
+            DailySpend(day: civilDay(Int(r[0].int)), provider: r[1].text, costUSD: r[2].double, requests: Int(r[3].int))
         }
     }
 
-    /// Runs `read` on a global queue (it waits for the ledger's queue there, never on a loop)
-    /// and delivers its result on `callbackQueue`.
+    /// A read-only connection for one read, closed when released.
+    func readConnection() throws(SQLiteError) -> SQLiteConnection {
+        try SQLiteConnection(path: path, readOnly: true)
+    }
+
+    /// Runs `body` on a global queue (never on a loop) and delivers its result on `callbackQueue`.
     public func readOffLoop<T: Sendable>(callbackQueue: DispatchQueue, _ body: @escaping @Sendable (Ledger) throws(SQLiteError) -> T,
                                   done: @escaping @Sendable (Result<T, SQLiteError>) -> Void) {
         let box = LoopBound(self)
