@@ -82,6 +82,7 @@ final class Daemon: Sendable {
             changed.append("listen (\(running.listen) → \(new.listen))")
         }
         if new.ledgerPath != running.ledgerPath { changed.append("ledger") }
+        if new.otel != running.otel { changed.append("otel") }
         let old = running.server, now = new.server
         let fields: [(String, Bool)] = [
             ("server.loops", old.loops != now.loops),
