@@ -127,6 +127,7 @@ final class Daemon: Sendable {
         // Requests cut just now record their ledger rows from their loops: let the loops run
         // that, then wait for the ledger's queue.
         for loop in server.loops { loop.queue.sync {} }
+        gateway.observer.flushTraces(timeout: 2)
         var code: Int32 = 0
         ledger.flush()
         do {

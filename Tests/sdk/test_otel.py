@@ -260,3 +260,24 @@ def test_collector_down_drops_and_counts(launch_gateway) -> None:
             assert s.value("tollgate_otel_export_failures_total") >= 1
     finally:
         upstream.stop()
+
+
+def test_spans_waiting_at_stop_are_sent(launch_gateway) -> None:
+    upstream = FakeUpstream().start()
+    collector = FakeCollector()
+    config = {
+        "providers": {"main": {"type": "openai_compatible", "base_url": upstream.base_url, "api_key": "k",
+                               "models": ["m"]}},
+        "otel": {"endpoint": collector.endpoint},
+    }
+    try:
+        with launch_gateway(config, logs=[upstream], name="otel-stop") as gw:
+            status, headers, _ = chat(gw.port, "m", "the last words")
+            assert status == 200
+            rid = headers["x-tollgate-request-id"]
+        # Stopped (SIGTERM) at once: the span had not been handed over yet, the stop sends it.
+        spans = collector.spans()
+        assert any(attributes(s.attributes).get("tollgate.request_id") == rid for _, s in spans), len(spans)
+    finally:
+        collector.close()
+        upstream.stop()

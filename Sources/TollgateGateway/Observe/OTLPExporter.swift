@@ -1,5 +1,8 @@
 import Dispatch
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import TollgateCore
 import TollgateUpstream
@@ -52,6 +55,17 @@ final class OTLPExporter: Sendable {
             }
             if dropped > 0 { noteDropped(dropped) }
             sendNext()
+        }
+    }
+
+    /// Blocks the caller until nothing waits and nothing is being sent, or `timeout` passes (at stop).
+    func waitUntilIdle(timeout: Double) {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            // Submissions made before this call are queued on `queue` ahead of this check.
+            let idle = queue.sync { state.withLock { $0.pending.isEmpty && !$0.sending } }
+            if idle { return }
+            usleep(10_000)
         }
     }
 

@@ -60,6 +60,21 @@ public final class Observer: Sendable {
         group.notify(queue: queue) { done(total.withLock { $0 }) }
     }
 
+    /// At stop: hands every loop's waiting traces to the exporter and waits up to `timeout`
+    /// seconds for it to send them (a collector that is down costs at most that).
+    public func flushTraces(timeout: Double) {
+        guard let exporter else { return }
+        for entry in loops.withLock({ $0 }) {
+            let batch = entry.queue.sync { () -> [ExchangeRecord] in
+                let waiting = entry.metrics.pendingTraces
+                entry.metrics.pendingTraces.removeAll()
+                return waiting
+            }
+            exporter.submit(batch)
+        }
+        exporter.waitUntilIdle(timeout: timeout)
+    }
+
     /// Counts a finished exchange on its loop and, when tracing, queues it for the exporter:
     /// handed over at most every 200 ms per loop, so the exporter's queue is not touched per request.
     func exchangeEnded(_ record: ExchangeRecord, metrics: LoopMetrics, loop: EventLoop) {
