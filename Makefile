@@ -143,7 +143,7 @@ verify-units: build
 # new inputs go to .build-fuzz/corpus/TARGET, crashes to .build-fuzz/artifacts/TARGET.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= http_parser sse_parser aws_eventstream json config openai_chat anthropic_messages \
-                google_gemini bedrock_converse openai_responses embeddings
+                google_gemini bedrock_converse openai_responses embeddings inbound_requests inbound_relay
 FUZZ_BUILD   := .build-fuzz
 SWIFTC       ?= swiftc
 FUZZ_SWIFTC  := nice -n 15 $(SWIFTC) -O -g -parse-as-library -sanitize=fuzzer,address -swift-version 6 \
