@@ -59,6 +59,8 @@ private func checkStream(_ outputs: [StreamOutput]) {
             require(i == outputs.count - 1, "\(output) is followed by \(outputs[(i + 1)...])")
         case .usage(let usage):
             checkUsage(usage)
+        case .raw:
+            require(false, "a translating decoder relayed raw bytes (only same-family relays do)")
         }
         if case .error(let error) = output { checkError(error) }
     }
