@@ -20,9 +20,11 @@ public struct HTTPRequest: Sendable {
         self.body = body
     }
 
-    /// The client connected from a loopback address (127.0.0.0/8, `::1`, or either mapped to IPv6).
+    /// The client connected from a loopback address (127.0.0.0/8, `::1`, or either mapped to
+    /// IPv6) or over the Unix socket (on this machine by definition).
     public var isLoopbackPeer: Bool {
         guard var address = peer?.lowercased() else { return false }
+        if address == "unix" { return true }
         if address.hasPrefix("::ffff:") { address.removeFirst(7) }
         return address == "::1" || address.hasPrefix("127.")
     }

@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 extension Socket {
-    /// The numeric address of a connected socket's peer (`127.0.0.1`, `::1`), or nil.
+    /// The numeric address of a connected socket's peer (`127.0.0.1`, `::1`; `unix` for a Unix
+    /// socket's), or nil.
     public static func peerAddress(_ fd: Int32) -> String? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -23,6 +24,9 @@ extension Socket {
             case AF_INET6:
                 let address = raw.advanced(by: MemoryLayout.offset(of: \sockaddr_in6.sin6_addr)!)
                 return inet_ntop(AF_INET6, address, &text, socklen_t(text.count)) != nil
+            case AF_UNIX:
+                for (i, b) in "unix".utf8.enumerated() { text[i] = CChar(bitPattern: b) }
+                return true
             default:
                 return false
             }

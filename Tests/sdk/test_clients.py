@@ -175,6 +175,15 @@ def test_the_unix_socket_knows_its_caller(gw):
     request_id = next(line.split(b": ", 1)[1].decode() for line in head.split(b"\r\n")
                       if line.lower().startswith(b"x-tollgate-request-id"))
     assert client_of(gw, request_id) == "me"
+    # A Unix-socket caller is on this machine: the admin endpoints answer it as they do loopback.
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(gw.unix_socket))
+    sock.sendall(b"GET /admin/providers HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
 
 
 @pytest.mark.skipif(OTHER is None, reason="needs root to run a client as another user")
