@@ -105,13 +105,17 @@ public final class HTTPServer: @unchecked Sendable {
         if let warning = Self.raiseDescriptorLimit(needed: settings.maxConnections) {
             log(ServerLogEntry(method: "-", path: "-", status: 0, note: warning))
         }
-        for fd in fds {
-            _ = tg_set_nonblocking(fd)
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
-            source.setEventHandler { [self] in acceptAll(fd) }
-            source.setCancelHandler { Glibc.close(fd) }
-            listeners.append(source)
-            source.resume()
+        // `listeners` belongs to the accept queue (accepting pauses and resumes them there), and
+        // this may be called again for another socket (the Unix listener) while accepting runs.
+        acceptQueue.sync {
+            for fd in fds {
+                _ = tg_set_nonblocking(fd)
+                let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
+                source.setEventHandler { [self] in acceptAll(fd) }
+                source.setCancelHandler { Glibc.close(fd) }
+                listeners.append(source)
+                source.resume()
+            }
         }
     }
 
