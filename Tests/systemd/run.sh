@@ -111,6 +111,9 @@ write_config() {  # write_config API_KEY_REFERENCE MODELS_JSON
 	  "listen": "127.0.0.1:4100",
 	  "ledger": "/var/lib/tollgate/ledger.sqlite",
 	  "log_level": "info",
+	  "listen_unix": "/run/tollgate/tollgate.sock",
+	  "listen_unix_mode": "0666",
+	  "clients": { "operator": { "unix_user": "root" }, "anonymous": {} },
 	  "providers": {
 	    "fake": { "type": "openai_compatible", "base_url": "http://127.0.0.1:$PORT_UPSTREAM/v1",
 	              "api_key": "$1", "models": $2 }
@@ -213,6 +216,14 @@ ledger_uid="$(inside stat -c %u /var/lib/tollgate/ledger.sqlite)"
 say "   daemon uid $svc_uid, ledger $(inside readlink -f /var/lib/tollgate/ledger.sqlite) uid $ledger_uid"
 check "1 ledger written under /var/lib/tollgate by the dynamic user (uid $ledger_uid)" \
 	test "$svc_uid" = "$ledger_uid" -a "$svc_uid" -ge 61184 -a "$svc_uid" -le 65519
+# The Unix socket in the unit's RuntimeDirectory; its caller known by SO_PEERCRED (root: "operator").
+unix_code="$(inside curl -sS --max-time 30 -o /dev/null -D "/tmp/unix-h" -w '%{http_code}' --unix-socket /run/tollgate/tollgate.sock \
+	-H 'Host: localhost' -H 'Content-Type: application/json' http://localhost/v1/chat/completions \
+	-d '{"model": "gpt-sys", "messages": [{"role": "user", "content": "over unix"}]}' 2>&1)"
+unix_rid="$(inside sh -c "grep -i '^x-tollgate-request-id' /tmp/unix-h | cut -d' ' -f2 | tr -d '\r'")"
+check "1 listen_unix: /run/tollgate/tollgate.sock answers (got $unix_code)" test "$unix_code" = 200
+check "1 the Unix socket's caller is the client its uid names" \
+	test "$(rows "where request_id = '$unix_rid' and client = 'operator'")" = 1
 before="$(rows)"
 T=90 inside systemctl restart tollgate.service
 after="$(rows)"
