@@ -12,6 +12,9 @@
 #   tollgate           tollgate in front of the same upstream (default loops)
 #   tollgate-1loop     the same with `serve --loops 1`
 #   tollgate-noledger  the same with `serve --no-ledger` (no ledger rows)
+#   tollgate-quiet     the same with `serve --log-level warning`: no log line per
+#                      request, as nginx runs here (`access_log off`); not in the
+#                      default list, BENCH_TARGETS adds it
 # Each tollgate variant is its own process on its own port. Afterwards a
 # second step (bench/streams.py, BENCH_STREAMS) holds 1,000 slow streams open
 # through a fresh tollgate and records its RSS.
@@ -42,6 +45,7 @@ PORT_D=${BENCH_PORT_D:-18084}   # nginx proxy -> B
 PORT_T=${BENCH_PORT_T:-18090}   # tollgate
 PORT_T1=${BENCH_PORT_T1:-18091} # tollgate-1loop
 PORT_TN=${BENCH_PORT_TN:-18092} # tollgate-noledger
+PORT_TQ=${BENCH_PORT_TQ:-18093} # tollgate-quiet
 BENCH_STREAMS=${BENCH_STREAMS:-1000}   # concurrent slow streams in the memory step (0 = skip)
 PYTHON_BIN=${PYTHON_BIN:-$(command -v python3 2>/dev/null || echo python3)}
 TOLLGATE_BIN=${TOLLGATE_BIN:-.build/release/tollgate}
@@ -58,7 +62,7 @@ RESP_SSE="$BENCH_SRC/canned/stream.sse"
 TSV="$OUT/results.tsv"
 MD="$OUT/results.md"
 RAW="$OUT/raw"
-TOLLGATE_VARIANTS="tollgate tollgate-1loop tollgate-noledger"
+TOLLGATE_VARIANTS="tollgate tollgate-1loop tollgate-noledger tollgate-quiet"
 STREAMS_MD="$OUT/streams.md"
 
 # ------------------------------------------------------------- helpers ----
@@ -97,7 +101,7 @@ done
 [[ -n ${BENCH_TARGETS// /} ]] || die "BENCH_TARGETS is empty"
 is_uint "$BENCH_STREAMS" || die "BENCH_STREAMS must be a non-negative integer (got '$BENCH_STREAMS')"
 WANT_PROXY=0; has_word nginx-proxy $BENCH_TARGETS && WANT_PROXY=1
-declare -A TG_PORT=([tollgate]=$PORT_T [tollgate-1loop]=$PORT_T1 [tollgate-noledger]=$PORT_TN)
+declare -A TG_PORT=([tollgate]=$PORT_T [tollgate-1loop]=$PORT_T1 [tollgate-noledger]=$PORT_TN [tollgate-quiet]=$PORT_TQ)
 TG_TARGETS=""   # the tollgate variants selected, in BENCH_TARGETS order
 for t in $BENCH_TARGETS; do
   [[ -n ${TG_PORT[$t]:-} ]] && ! has_word "$t" $TG_TARGETS && TG_TARGETS+="${TG_TARGETS:+ }$t"
@@ -318,6 +322,7 @@ start_tollgate() { # start_tollgate TARGET — each variant is its own process, 
     tollgate)          args=() ;;
     tollgate-1loop)    args=(--loops 1) ;;
     tollgate-noledger) args=(--no-ledger) ;;
+    tollgate-quiet)    args=(--log-level warning) ;;
   esac
   rm -f "$ROOT/$ledger" "$ROOT/$ledger-wal" "$ROOT/$ledger-shm" "$ROOT/$ledger-journal" "$ROOT/$ledger.lock"
   cat >"$cfg" <<EOF
