@@ -108,13 +108,19 @@ public enum SSEWriter {
     /// `data: ...\n\n`, splitting multi-line data into several `data:` lines.
     public static func encode(data: String, event: String? = nil) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(data.utf8.count + 16)
+        var data = data
+        // One pass over the contiguous bytes (a chunk is relayed per event: this is on the hot path).
+        let (count, multiline) = data.withUTF8 { bytes -> (Int, Bool) in
+            for b in bytes where b == 0x0A || b == 0x0D { return (bytes.count, true) }
+            return (bytes.count, false)
+        }
+        out.reserveCapacity(count + 16 + (event?.utf8.count ?? 0))
         if let event {
             out.append(contentsOf: "event: ".utf8)
             out.append(contentsOf: event.utf8)
             out.append(0x0A)
         }
-        if data.utf8.contains(0x0A) || data.utf8.contains(0x0D) {
+        if multiline {
             // "\r\n" is one Character in Swift, equal to neither "\n" nor "\r".
             for line in data.split(omittingEmptySubsequences: false,
                                    whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
@@ -124,7 +130,7 @@ public enum SSEWriter {
             }
         } else {
             out.append(contentsOf: "data: ".utf8)
-            out.append(contentsOf: data.utf8)
+            data.withUTF8 { out.append(contentsOf: $0) }
             out.append(0x0A)
         }
         out.append(0x0A)
