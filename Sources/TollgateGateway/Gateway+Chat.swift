@@ -41,7 +41,7 @@ extension Gateway {
         case .success(let list): candidates = list
         case .failure(let error): return respondError(response, error, model: model)
         }
-        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: ChatAdapter(input: input, gateway: self),
+        Exchange(gateway: self, snapshot: snapshot, writer: response, adapter: ChatAdapter(input: input, gateway: self, relaysBytes: true),
                  candidates: candidates, client: client).start()
     }
 }

@@ -279,6 +279,27 @@ import TollgateCore
         #expect(messages[2]["tool_call_id"] == "call_1")
     }
 
+    /// A Chat Completions stream for a Chat Completions client: the upstream's own bytes, but
+    /// not the usage-only chunk the client did not ask for, nor `[DONE]` (its adapter writes that).
+    @Test(arguments: replayChunkSizes)
+    func aChatStreamIsRelayedAsItsBytes(chunkSize: Int) throws {
+        let content = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Grüße\"}}]}\r\n\r\n"
+        let finish = ": keep-alive\n\ndata: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+        let usage = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n"
+        let bytes = Array((content + finish + usage + "data: [DONE]\n\n").utf8)
+        let quiet = replay(bytes, chunkSize: chunkSize) { OpenAIChat.makeRelay(forwardUsageChunk: false) }
+        #expect(relayed(quiet) == Array((content + finish).utf8))
+        #expect(quiet.compactMap(usage(_:)) == [Usage(promptTokens: 9, completionTokens: 2)])
+        #expect(quiet.last == .done && textBytes(quiet) == "Grüße".utf8.count)
+        let asked = replay(bytes, chunkSize: chunkSize) { OpenAIChat.makeRelay(forwardUsageChunk: true) }
+        #expect(relayed(asked) == Array((content + finish + usage).utf8))
+        let failing = Array((content + "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n").utf8)
+        let failed = replay(failing, chunkSize: chunkSize) { OpenAIChat.makeRelay(forwardUsageChunk: false) }
+        #expect(relayed(failed) == Array(content.utf8))
+        guard case .error(let error) = failed.last else { Issue.record("no error: \(failed)"); return }
+        #expect(error.message == "boom")
+    }
+
     // MARK: helpers
 
     func relayed(_ outputs: [StreamOutput]) -> [UInt8] {

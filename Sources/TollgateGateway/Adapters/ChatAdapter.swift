@@ -10,9 +10,14 @@ final class ChatAdapter: ExchangeAdapter {
     let gateway: Gateway
     private var context: ChatContext?
 
-    init(input: ChatRequestInput, gateway: Gateway) {
+    /// The client speaks Chat Completions itself, so an `openai_chat` stream is relayed as the
+    /// upstream's bytes; false when another API's adapter renders the chunks (`InboundAdapter`).
+    let relaysBytes: Bool
+
+    init(input: ChatRequestInput, gateway: Gateway, relaysBytes: Bool = false) {
         self.input = input
         self.gateway = gateway
+        self.relaysBytes = relaysBytes
     }
 
     var api: InboundAPI { .chat }
@@ -50,6 +55,9 @@ final class ChatAdapter: ExchangeAdapter {
         guard let context else { return nil }
         if let type = headers["Content-Type"]?.lowercased(), type.contains("json"), !type.contains("stream") {
             return nil  // Not a stream after all: taken whole and replayed as one.
+        }
+        if relaysBytes, c.provider.chat.name == "openai_chat" {
+            return OpenAIChat.makeRelay(forwardUsageChunk: context.clientWantsUsage)
         }
         return c.provider.chat.makeStreamDecoder(context: context)
     }

@@ -67,6 +67,11 @@ public struct SSEEventRelay<Reader: SSEEventReader>: ChatStreamDecoder {
         case .end:
             ended = true
             return [.raw(event, textBytes: seen.textBytes)] + seen.outputs + [.done]
+        case .endUnsent:
+            ended = true
+            return seen.outputs + [.done]
+        case .skip:
+            return seen.outputs
         case .fail(let error):
             ended = true
             return seen.outputs + [.error(error)]
@@ -80,7 +85,9 @@ public protocol SSEEventReader {
 }
 
 public struct SSEEventReading {
-    public enum Verdict { case relay, end, fail(GatewayError) }
+    /// `relay` the event; `end` the stream after relaying it, or `endUnsent` without (the client's
+    /// adapter writes its own end); `skip` it (not for this client); `fail` with the gateway's error.
+    public enum Verdict { case relay, end, endUnsent, skip, fail(GatewayError) }
     public var verdict: Verdict
     /// Usage reports (and anything else the exchange should see besides the bytes).
     public var outputs: [StreamOutput]

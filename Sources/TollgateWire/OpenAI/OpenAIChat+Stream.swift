@@ -48,3 +48,41 @@ extension OpenAIChat {
         }
     }
 }
+
+extension OpenAIChat {
+    /// A Chat Completions stream for a Chat Completions client, relayed as the upstream's own
+    /// event bytes (`SSEEventRelay`): nothing parsed but `usage` and an error, nothing re-encoded.
+    /// `[DONE]` ends it unsent (the client's adapter writes its own end after the ledger commit);
+    /// a usage-only chunk the client did not ask for is skipped.
+    public static func makeRelay(forwardUsageChunk: Bool) -> any ChatStreamDecoder {
+        SSEEventRelay(reader: RelayReader(forwardUsageChunk: forwardUsageChunk))
+    }
+
+    struct RelayReader: SSEEventReader {
+        let forwardUsageChunk: Bool
+
+        mutating func read(_ event: SSEEvent) -> SSEEventReading {
+            var data = event.data
+            if data == "[DONE]" { return SSEEventReading(.endUnsent) }
+            return data.withUTF8 { utf8 -> SSEEventReading in
+                let raw = UnsafeRawBufferPointer(utf8)
+                guard let scan = try? JSONScan.scan(raw), scan.isObject else { return SSEEventReading(.skip) }
+                if let error = scan.range(of: "error", in: raw), raw[error.lowerBound] != UInt8(ascii: "n") {
+                    return SSEEventReading(.fail(OpenAIChat.error(from: try? JSONValue.parse(raw), status: 502, headers: HTTPHeaders())))
+                }
+                var outputs: [StreamOutput] = []
+                let usageRange = scan.range(of: "usage", in: raw)
+                if let usageRange, let usage = Usage(openAI: try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[usageRange]))) {
+                    outputs.append(.usage(usage))
+                }
+                let noChoices = scan.range(of: "choices", in: raw).map { range in
+                    let inner = raw[range].filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+                    return inner.count == 2 || raw[range.lowerBound] == UInt8(ascii: "n")
+                } ?? true
+                let isUsageOnly = noChoices && usageRange != nil && raw[usageRange!.lowerBound] != UInt8(ascii: "n")
+                if isUsageOnly && !forwardUsageChunk { return SSEEventReading(.skip, outputs: outputs) }
+                return SSEEventReading(.relay, outputs: outputs, textBytes: TokenEstimator.outputBytes(rawChunk: raw))
+            }
+        }
+    }
+}
