@@ -31,10 +31,7 @@ final class Exchange: AttemptDelegate {
     // The attempt in progress (or the last one).
     private var candidate: Candidate?
     private var attempt: Attempt?
-    private var admittedAsProbe = false
-    private var reservation: BudgetBook.Reservation?
-    private var callerReservation: BudgetBook.Reservation?
-    private var rateTicket: RateLimiter.Ticket?
+    private var admission: AttemptAdmission
     private var decoder: (any ChatStreamDecoder)?
     private var usage: Usage?
     private var usageEstimated = false
@@ -47,6 +44,7 @@ final class Exchange: AttemptDelegate {
     init(gateway: Gateway, snapshot: GatewaySnapshot, writer: any ResponseWriter, adapter: any ExchangeAdapter,
          candidates: [Candidate], client caller: ResolvedClient? = nil) {
         self.caller = caller
+        admission = AttemptAdmission(gateway: gateway, caller: caller)
         self.gateway = gateway
         self.snapshot = snapshot
         self.writer = writer
@@ -77,19 +75,8 @@ final class Exchange: AttemptDelegate {
     func start() {
         writer.onClientGone = { [self] in clientGone() }
         writer.onDrained = { [self] in attempt?.resume() }
-        if let caller {
-            // A client asks only for what it is allowed, and within its rate.
-            guard ClientDirectory.allows(caller, model: adapter.route) else {
-                return finish(error: .forbidden("Client \"\(caller.name)\" may not use \"\(adapter.route)\" (its allow list: \(caller.allow.joined(separator: ", "))).",
-                                                code: "model_not_allowed"))
-            }
-            switch gateway.rates.admit(client: caller.name, rpm: caller.rpm, tpm: caller.tpm, tokens: adapter.estimatedInputTokens) {
-            case .failure(let limited):
-                return finish(error: .rateLimited("Client \"\(caller.name)\" is over its limit of \(limited.limit).",
-                                                  retryAfter: max(1, limited.retryAfter)))
-            case .success(let ticket):
-                rateTicket = ticket
-            }
+        if let refusal = admission.admitCaller(route: adapter.route, estimatedTokens: adapter.estimatedInputTokens) {
+            return finish(error: refusal)
         }
         carryOut(engine.next(gate: gate))
     }
@@ -99,28 +86,7 @@ final class Exchange: AttemptDelegate {
     /// Checks a candidate's breaker, then reserves its worst case against its budgets.
     private func gate(_ index: Int) -> FailoverEngine.Gate {
         let c = candidates[index]
-        let admission = gateway.health.admit(c.provider.name)
-        if case .coolingDown(let remaining) = admission { return .coolingDown(remaining: remaining) }
-        switch gateway.budgets.reserve(provider: c.provider.name, amount: adapter.worstCaseCost(c)) {
-        case .failure(let refusal):
-            gateway.health.report(c.provider.name, .abandoned, wasProbe: admission == .probe)
-            return .overBudget(refusal.description)
-        case .success(let r):
-            if let caller {
-                // The client's budget is charged the same worst case, under its own lock.
-                switch gateway.clientBudgets.reserve(provider: caller.name, amount: adapter.worstCaseCost(c)) {
-                case .failure(let refusal):
-                    gateway.budgets.settle(r, cost: 0)
-                    gateway.health.report(c.provider.name, .abandoned, wasProbe: admission == .probe)
-                    return .overBudget(refusal.description)
-                case .success(let mine):
-                    callerReservation = mine
-                }
-            }
-            reservation = r
-            admittedAsProbe = admission == .probe
-            return .open
-        }
+        return admission.gate(provider: c.provider.name, worstCase: adapter.worstCaseCost(c))
     }
 
     private func carryOut(_ decision: FailoverEngine.Decision) {
@@ -238,16 +204,7 @@ final class Exchange: AttemptDelegate {
     /// Ends the current attempt's admission (breaker) and reservation (budget).
     private func release(_ outcome: ProviderHealth.Outcome, cost: Double = 0) {
         guard let c = candidate else { return }
-        if let reservation {
-            gateway.budgets.settle(reservation, cost: cost)
-            self.reservation = nil
-        }
-        if let callerReservation {
-            gateway.clientBudgets.settle(callerReservation, cost: cost)
-            self.callerReservation = nil
-        }
-        gateway.health.report(c.provider.name, outcome, wasProbe: admittedAsProbe)
-        admittedAsProbe = false
+        admission.release(provider: c.provider.name, outcome, cost: cost)
     }
 
     // MARK: AttemptDelegate
@@ -444,7 +401,7 @@ final class Exchange: AttemptDelegate {
         }
         let cost = candidate.map { $0.info.cost(final) } ?? 0
         release(health, cost: cost)
-        if let rateTicket { gateway.rates.settle(rateTicket, tokens: final.promptTokens + final.completionTokens) }
+        admission.settleRate(tokens: final.promptTokens + final.completionTokens)
         // A subscription's row costs $0 and says what the list price would have been.
         ledger.add(candidate, attempt: attempt, outcome: outcome, status: status, usage: final, estimated: estimated,
                    cost: cost, listCost: candidate.map { $0.info.listCost(final) })
