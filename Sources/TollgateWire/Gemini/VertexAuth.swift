@@ -26,15 +26,12 @@ public struct VertexAuth: AuthStrategy {
                 ? .failed(.signIn("Vertex AI needs service_account_file (a service account's JSON key) or api_key (an access token)."))
                 : .ready(nil)
         }
-        return cache.fresh(p.name, source: file).map { .ready($0) } ?? .needsWork
+        return cache.readiness(p.name, source: file)
     }
 
     public func prepare(_ p: ResolvedProvider, http: any TokenHTTPClient) -> Result<SessionCredential, UpstreamFailure> {
         guard let file = p.fields["service_account_file"], !file.isEmpty else { return .success(SessionCredential(token: "")) }
-        if let fresh = cache.fresh(p.name, source: file) { return .success(fresh) }
-        let result = Self.exchange(keyFile: file, tokenURL: p.fields["token_url"], http: http)
-        if case .success(let session) = result { cache.store(p.name, source: file, session) }
-        return result
+        return cache.prepared(p.name, source: file) { Self.exchange(keyFile: file, tokenURL: p.fields["token_url"], http: http) }
     }
 
     public func apply(to request: inout UpstreamRequest, provider: ResolvedProvider) {

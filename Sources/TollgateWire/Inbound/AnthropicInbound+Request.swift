@@ -35,7 +35,7 @@ public enum AnthropicInbound {
         }
         chat["model"] = .string(model)
         var messages: [JSONValue] = []
-        if let system = present(request["system"]) {
+        if let system = nonNull(request["system"]) {
             messages.append(["role": "system", "content": .string(try systemText(system))])
         }
         guard let turns = request["messages"]?.arrayValue else {
@@ -46,20 +46,20 @@ public enum AnthropicInbound {
         }
         chat["messages"] = .array(messages)
 
-        if let value = present(request["max_tokens"]) {
+        if let value = nonNull(request["max_tokens"]) {
             guard let n = value.intValue, n >= 0 else { throw .invalidRequest("max_tokens must be a non-negative integer.", param: "max_tokens") }
             chat["max_tokens"] = .int(n)
         }
-        if let value = present(request["stream"]) {
+        if let value = nonNull(request["stream"]) {
             guard case .bool = value else { throw .invalidRequest("stream must be a boolean.", param: "stream") }
             chat["stream"] = value
         }
         for key in ["temperature", "top_p"] {
-            guard let value = present(request[key]) else { continue }
+            guard let value = nonNull(request[key]) else { continue }
             guard value.doubleValue != nil else { throw .invalidRequest("\(key) must be a number.", param: key) }
             chat[key] = value
         }
-        if let value = present(request["stop_sequences"]) {
+        if let value = nonNull(request["stop_sequences"]) {
             guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
                 throw .invalidRequest("stop_sequences must be a list of strings.", param: "stop_sequences")
             }
@@ -68,7 +68,7 @@ public enum AnthropicInbound {
         if let user = request["metadata"]?["user_id"]?.stringValue { chat["user"] = .string(user) }
 
         var parallel: Bool?
-        if let tools = present(request["tools"]) {
+        if let tools = nonNull(request["tools"]) {
             guard let list = tools.arrayValue else { throw .invalidRequest("tools must be a list.", param: "tools") }
             var functions: [JSONValue] = []
             for (i, tool) in list.enumerated() {
@@ -88,7 +88,7 @@ public enum AnthropicInbound {
             }
             if !functions.isEmpty { chat["tools"] = .array(functions) }
         }
-        if let choice = present(request["tool_choice"]) {
+        if let choice = nonNull(request["tool_choice"]) {
             if choice["disable_parallel_tool_use"]?.boolValue == true { parallel = false }
             switch choice["type"]?.stringValue {
             case "auto": chat["tool_choice"] = "auto"
@@ -106,7 +106,7 @@ public enum AnthropicInbound {
         }
         if let parallel, chat["tools"] != nil { chat["parallel_tool_calls"] = .bool(parallel) }
 
-        if let thinking = present(request["thinking"]) {
+        if let thinking = nonNull(request["thinking"]) {
             switch thinking["type"]?.stringValue {
             case "enabled":
                 let budget = thinking["budget_tokens"]?.intValue ?? 0
@@ -118,7 +118,7 @@ public enum AnthropicInbound {
             }
         }
         let format = request["output_config"]?["format"] ?? request["output_format"]
-        if let format = present(format) {
+        if let format = nonNull(format) {
             if format["type"]?.stringValue == "json_schema", let schema = format["schema"] {
                 chat["response_format"] = ["type": "json_schema", "json_schema": ["name": "output", "schema": schema]]
             } else {
@@ -129,7 +129,7 @@ public enum AnthropicInbound {
             chat["reasoning_effort"] = .string(["xhigh", "max"].contains(effort) ? "high" : effort)
         }
         for key in ["top_k", "service_tier", "container", "mcp_servers", "context_management", "inference_geo"]
-        where present(request[key]) != nil {
+        where nonNull(request[key]) != nil {
             dropped.append(key)
         }
         return Translation(chat: .object(chat), dropped: dropped)
@@ -241,7 +241,7 @@ public enum AnthropicInbound {
     /// A tool result's content as text: a string as it is, text blocks joined; images and
     /// documents inside a result have no place in a `tool` message and are dropped.
     static func toolResultText(_ content: JSONValue?, param: String, dropped: inout [String]) throws(GatewayError) -> String {
-        guard let content = present(content) else { return "" }
+        guard let content = nonNull(content) else { return "" }
         if let text = content.stringValue { return text }
         guard let blocks = content.arrayValue else {
             throw .invalidRequest("\(param).content must be a string or a list of blocks.", param: "\(param).content")
@@ -255,10 +255,5 @@ public enum AnthropicInbound {
             }
         }
         return texts.joined(separator: "\n\n")
-    }
-
-    static func present(_ value: JSONValue?) -> JSONValue? {
-        guard let value, !value.isNull else { return nil }
-        return value
     }
 }

@@ -28,11 +28,11 @@ public enum ResponsesInbound {
         }
         chat["model"] = .string(model)
         var messages: [JSONValue] = []
-        if let instructions = present(request["instructions"]) {
+        if let instructions = nonNull(request["instructions"]) {
             guard let text = instructions.stringValue else { throw .invalidRequest("instructions must be a string.", param: "instructions") }
             messages.append(["role": "system", "content": .string(text)])
         }
-        switch present(request["input"]) {
+        switch nonNull(request["input"]) {
         case .string(let text)?:
             messages.append(["role": "user", "content": .string(text)])
         case .array(let items)?:
@@ -46,11 +46,11 @@ public enum ResponsesInbound {
         }
         chat["messages"] = .array(messages)
 
-        if let value = present(request["stream"]) {
+        if let value = nonNull(request["stream"]) {
             guard case .bool = value else { throw .invalidRequest("\"stream\" must be a boolean.", param: "stream") }
             chat["stream"] = value
         }
-        if let value = present(request["max_output_tokens"]) {
+        if let value = nonNull(request["max_output_tokens"]) {
             guard let n = value.intValue, n > 0 else {
                 throw .invalidRequest("max_output_tokens must be a positive integer.", param: "max_output_tokens")
             }
@@ -58,9 +58,9 @@ public enum ResponsesInbound {
         }
         for key in ["temperature", "top_p", "parallel_tool_calls", "user", "safety_identifier",
                     "prompt_cache_key", "service_tier"] {
-            if let value = present(request[key]) { chat[key] = value }
+            if let value = nonNull(request[key]) { chat[key] = value }
         }
-        if let tools = present(request["tools"]) {
+        if let tools = nonNull(request["tools"]) {
             guard let list = tools.arrayValue else { throw .invalidRequest("\"tools\" must be a list.", param: "tools") }
             var functions: [JSONValue] = []
             for (i, tool) in list.enumerated() {
@@ -73,13 +73,13 @@ public enum ResponsesInbound {
                 }
                 var function = JSONObject([("name", .string(name))])
                 if let description = tool["description"]?.stringValue { function["description"] = .string(description) }
-                function["parameters"] = present(tool["parameters"]) ?? ["type": "object", "properties": [:]]
+                function["parameters"] = nonNull(tool["parameters"]) ?? ["type": "object", "properties": [:]]
                 if let strict = tool["strict"]?.boolValue { function["strict"] = .bool(strict) }
                 functions.append(["type": "function", "function": .object(function)])
             }
             if !functions.isEmpty { chat["tools"] = .array(functions) }
         }
-        if let choice = present(request["tool_choice"]), chat["tools"] != nil {
+        if let choice = nonNull(request["tool_choice"]), chat["tools"] != nil {
             if let mode = choice.stringValue {
                 chat["tool_choice"] = .string(mode)
             } else if choice["type"]?.stringValue == "function", let name = choice["name"]?.stringValue {
@@ -88,7 +88,7 @@ public enum ResponsesInbound {
                 dropped.append("tool_choice (\(choice["type"]?.stringValue ?? "unknown"))")
             }
         }
-        if let format = present(request["text"]?["format"]) {
+        if let format = nonNull(request["text"]?["format"]) {
             switch format["type"]?.stringValue {
             case "json_schema":
                 var schema = JSONObject([("name", format["name"] ?? "output")])
@@ -105,7 +105,7 @@ public enum ResponsesInbound {
         if let verbosity = request["text"]?["verbosity"]?.stringValue { chat["verbosity"] = .string(verbosity) }
         if let effort = request["reasoning"]?["effort"]?.stringValue { chat["reasoning_effort"] = .string(effort) }
         for key in ["truncation", "background", "conversation", "prompt", "max_tool_calls", "top_logprobs"]
-        where present(request[key]) != nil {
+        where nonNull(request[key]) != nil {
             dropped.append(key)
         }
         return Translation(chat: .object(chat), dropped: dropped)
@@ -160,7 +160,7 @@ public enum ResponsesInbound {
     static func messageContent(_ content: JSONValue?, role: String, param: String, dropped: inout [String])
         throws(GatewayError) -> JSONValue
     {
-        guard let content = present(content) else { return "" }
+        guard let content = nonNull(content) else { return "" }
         if case .string = content { return content }
         guard let parts = content.arrayValue else {
             throw .invalidRequest("\(param).content must be a string or a list of content parts.", param: "\(param).content")
@@ -189,6 +189,4 @@ public enum ResponsesInbound {
         }
         return .array(out)
     }
-
-    static func present(_ value: JSONValue?) -> JSONValue? { AnthropicInbound.present(value) }
 }

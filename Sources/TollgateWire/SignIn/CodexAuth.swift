@@ -28,17 +28,16 @@ public struct CodexAuth: AuthStrategy {
     }
 
     public func readiness(of p: ResolvedProvider) -> AuthReadiness {
-        cache.fresh(p.name, source: Self.path(p)).map { .ready($0) } ?? .needsWork
+        cache.readiness(p.name, source: Self.path(p))
     }
 
     public func prepare(_ p: ResolvedProvider, http: any TokenHTTPClient) -> Result<SessionCredential, UpstreamFailure> {
         let path = Self.path(p)
-        if let fresh = cache.fresh(p.name, source: path) { return .success(fresh) }
-        let result = Self.session(path: path, tokenURL: p.field("token_url", default: Self.defaultTokenURL),
-                                  clientID: p.field("client_id", default: Self.defaultClientID), http: http,
-                                  refused: cache.refusedToken(p.name))
-        if case .success(let session) = result { cache.store(p.name, source: path, session) }
-        return result
+        return cache.prepared(p.name, source: path) {
+            Self.session(path: path, tokenURL: p.field("token_url", default: Self.defaultTokenURL),
+                         clientID: p.field("client_id", default: Self.defaultClientID), http: http,
+                         refused: cache.refusedToken(p.name))
+        }
     }
 
     public func apply(to request: inout UpstreamRequest, provider: ResolvedProvider) {

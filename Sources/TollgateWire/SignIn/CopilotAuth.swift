@@ -26,15 +26,14 @@ public struct CopilotAuth: AuthStrategy {
 
     public func readiness(of p: ResolvedProvider) -> AuthReadiness {
         guard let github = p.credentials.apiKey else { return .failed(.signIn("No GitHub token: run `tollgate login copilot`.")) }
-        return cache.fresh(p.name, source: github).map { .ready($0) } ?? .needsWork
+        return cache.readiness(p.name, source: github)
     }
 
     public func prepare(_ p: ResolvedProvider, http: any TokenHTTPClient) -> Result<SessionCredential, UpstreamFailure> {
         guard let github = p.credentials.apiKey else { return .failure(.signIn("No GitHub token: run `tollgate login copilot`.")) }
-        if let fresh = cache.fresh(p.name, source: github) { return .success(fresh) }
-        let result = Self.exchange(github: github, tokenURL: p.field("token_url", default: Self.defaultTokenURL), http: http)
-        if case .success(let session) = result { cache.store(p.name, source: github, session) }
-        return result
+        return cache.prepared(p.name, source: github) {
+            Self.exchange(github: github, tokenURL: p.field("token_url", default: Self.defaultTokenURL), http: http)
+        }
     }
 
     public func apply(to request: inout UpstreamRequest, provider: ResolvedProvider) {

@@ -18,6 +18,22 @@ final class SessionCache: Sendable {
         }
     }
 
+    /// Readiness from the cache: a fresh session, else token work.
+    func readiness(_ provider: String, source: String) -> AuthReadiness {
+        fresh(provider, source: source).map { .ready($0) } ?? .needsWork
+    }
+
+    /// A fresh session (another request may just have made one: a provider's requests prepare
+    /// one at a time), else `make`'s, kept when it succeeds.
+    func prepared(_ provider: String, source: String, make: () -> Result<SessionCredential, UpstreamFailure>)
+        -> Result<SessionCredential, UpstreamFailure>
+    {
+        if let fresh = fresh(provider, source: source) { return .success(fresh) }
+        let result = make()
+        if case .success(let session) = result { store(provider, source: source, session) }
+        return result
+    }
+
     func store(_ provider: String, source: String, _ session: SessionCredential) {
         entries.withLock { $0[provider] = Entry(source: source, session: session) }
     }
