@@ -81,7 +81,7 @@ public final class Gateway: HTTPHandler, Sendable {
         let path = request.path
         // Requests for a model come from a client: known by key or local identity when clients are configured.
         var client: ResolvedClient?
-        if Self.modelPaths.contains(path), request.method == "POST", !snapshot.clients.isEmpty {
+        if !snapshot.clients.isEmpty, request.method == "POST", Self.modelPaths.contains(path) {
             guard let known = snapshot.clients.identify(request, peer: { response.peerIdentity(needPID: $0) }) else {
                 let error = GatewayError(status: 401, type: "authentication_error", code: "unknown_client",
                                          message: "No client matches this request: send a client key (Authorization: Bearer KEY or x-api-key), or call as a local user or unit the configuration names.")
