@@ -188,9 +188,11 @@ public final class Gateway: HTTPHandler, Sendable {
 
     func logRequest(_ response: any ResponseWriter, model: String?, provider: String?, attempts: Int,
                     error: String? = nil, requestID: String? = nil, cost: Double? = nil) {
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
         let status = response.isClientGone && !response.isFinished ? 499 : response.status
         if requestID == nil { requestAnswered(response, status: status) }
+        // The line and its metadata are built only when `logger.info` would write them.
+        guard logger.logLevel <= .info else { return }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
         var line = "\(response.request.method) \(response.request.path) model=\(model ?? "-") provider=\(provider ?? "-") status=\(status) duration=\(formatMs(elapsed))"
         if attempts > 1 { line += " attempts=\(attempts)" }
         if let cost, cost > 0 { line += " cost_usd=\(formatUSD(cost))" }
