@@ -12,19 +12,22 @@ public struct JSONScan: Sendable {
 
     /// The value range of the first member named `key`.
     public func range(of key: String, in bytes: UnsafeRawBufferPointer) -> Range<Int>? {
-        let wanted = Array(key.utf8)
-        for (i, member) in members.enumerated() {
-            if escapedKeys.contains(i) {
-                let raw = Array(bytes[member.key.lowerBound - 1..<member.key.upperBound + 1])
-                if (try? JSONValue.parse(raw))?.stringValue == key { return member.value }
-                continue
+        // The key's own UTF-8 storage (a literal's, usually): no array per lookup.
+        var utf8 = key
+        return utf8.withUTF8 { wanted in
+            for (i, member) in members.enumerated() {
+                if escapedKeys.contains(i) {
+                    let raw = Array(bytes[member.key.lowerBound - 1..<member.key.upperBound + 1])
+                    if (try? JSONValue.parse(raw))?.stringValue == key { return member.value }
+                    continue
+                }
+                guard member.key.count == wanted.count else { continue }
+                if wanted.isEmpty || memcmp(wanted.baseAddress!, bytes.baseAddress! + member.key.lowerBound, wanted.count) == 0 {
+                    return member.value
+                }
             }
-            guard member.key.count == wanted.count else { continue }
-            if wanted.withUnsafeBytes({ w in memcmp(w.baseAddress!, bytes.baseAddress! + member.key.lowerBound, wanted.count) == 0 }) {
-                return member.value
-            }
+            return nil
         }
-        return nil
     }
 }
 

@@ -9,7 +9,9 @@ import TollgateWire
 extension Gateway {
     /// The writer to answer `request` through (one that adds CORS headers for an allowed
     /// origin), or nil when the request was refused or was a preflight, already answered.
-    func admit(_ request: HTTPRequest, _ writer: any ResponseWriter, snapshot: GatewaySnapshot) -> (any ResponseWriter)? {
+    /// `path` is `request.path`, worked out once by the caller.
+    func admit(_ request: HTTPRequest, _ writer: any ResponseWriter, path: Substring,
+               snapshot: GatewaySnapshot) -> (any ResponseWriter)? {
         let server = snapshot.config.server
         if let host = request.headers["Host"], !Self.hostAllowed(host, listen: snapshot.config.listen, allowed: server.allowedHosts) {
             respondError(writer, GatewayError(status: 421, type: "invalid_request_error", code: "host_not_allowed",
@@ -39,8 +41,9 @@ extension Gateway {
         // The dashboard page itself holds no data: with an admin key configured anyone may load
         // it (a browser cannot send the key with a page load) and it asks for the key; its data
         // comes from `/admin/*`. Without a key it answers loopback clients only, like `/admin/*`.
-        let keyedPage = request.path.hasPrefix("/dashboard") && snapshot.adminKey != nil
-        if request.path.hasPrefix("/admin") || (request.path.hasPrefix("/dashboard") && !keyedPage) {
+        let dashboard = path.hasPrefix("/dashboard")
+        let keyedPage = dashboard && snapshot.adminKey != nil
+        if path.hasPrefix("/admin") || (dashboard && !keyedPage) {
             if let refusal = adminRefusal(request, snapshot: snapshot) {
                 respondError(response, refusal)
                 return nil

@@ -16,23 +16,25 @@ extension Gateway {
         guard scan.isObject else {
             return respondError(response, .invalidRequest("The request body must be a JSON object."))
         }
-        let scanned = ChatRequestInput(rawBody: request.body, scan: scan, model: "", stream: false)
-        guard let model = scanned.member("model")?.stringValue, !model.isEmpty else {
+        var input = ChatRequestInput(rawBody: request.body, scan: scan, model: "", stream: false)
+        guard let model = input.member("model")?.stringValue, !model.isEmpty else {
             return respondError(response, .invalidRequest("The \"model\" field is required and must be a string.", param: "model"))
         }
-        guard let messages = scanned.memberRange("messages"), request.body[messages.lowerBound] == UInt8(ascii: "[") else {
+        guard let messages = input.memberRange("messages"), request.body[messages.lowerBound] == UInt8(ascii: "[") else {
             return respondError(response, .invalidRequest("The \"messages\" field is required and must be an array.",
                                                           param: "messages"), model: model)
         }
         var stream = false
-        if let value = scanned.member("stream"), !value.isNull {
+        if let value = input.member("stream"), !value.isNull {
             guard let flag = value.boolValue else {
                 return respondError(response, .invalidRequest("\"stream\" must be a boolean.", param: "stream"), model: model)
             }
             stream = flag
         }
         let snapshot = self.snapshot
-        let input = ChatRequestInput(rawBody: request.body, scan: scan, model: model, stream: stream)
+        // The same scanned request, now with its model and stream: one lazily parsed JSON per request.
+        input.model = model
+        input.stream = stream
         let pinned = request.headers["x-tollgate-provider"].map { String($0.trimmingWhitespaceASCII()) }
         let candidates: [Candidate]
         let clientKey = request.headers[Candidate.clientKeyHeader].map { String($0.trimmingWhitespaceASCII()) }

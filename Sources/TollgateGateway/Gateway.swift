@@ -76,9 +76,9 @@ public final class Gateway: HTTPHandler, Sendable {
 
     public func handle(_ request: HTTPRequest, _ writer: any ResponseWriter) {
         let snapshot = self.snapshot
-        // Host, origin and admin checks come before routing (Gateway+Access.swift).
-        guard let response = admit(request, writer, snapshot: snapshot) else { return }
         let path = request.path
+        // Host, origin and admin checks come before routing (Gateway+Access.swift).
+        guard let response = admit(request, writer, path: path, snapshot: snapshot) else { return }
         // Requests for a model come from a client: known by key or local identity when clients are configured.
         var client: ResolvedClient?
         if !snapshot.clients.isEmpty, request.method == "POST", Self.modelPaths.contains(path) {
@@ -120,7 +120,7 @@ public final class Gateway: HTTPHandler, Sendable {
             guard request.method == "GET" else { return methodNotAllowed(response, allow: "GET") }
             respondSpend(response)
         default:
-            if handleObserve(request, response) { return }
+            if handleObserve(request, response, path: path) { return }
             if path.hasPrefix("/v1/models/"), request.method == "GET" {
                 let id = String(path.dropFirst("/v1/models/".count))
                 let list = snapshot.modelsListJSON()["data"]?.arrayValue ?? []
@@ -188,9 +188,11 @@ public final class Gateway: HTTPHandler, Sendable {
 
     func logRequest(_ response: any ResponseWriter, model: String?, provider: String?, attempts: Int,
                     error: String? = nil, requestID: String? = nil, cost: Double? = nil) {
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
         let status = response.isClientGone && !response.isFinished ? 499 : response.status
         if requestID == nil { requestAnswered(response, status: status) }
+        // The line and its metadata are built only when `logger.info` would write them.
+        guard logger.logLevel <= .info else { return }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - response.startedAt) / 1e6
         var line = "\(response.request.method) \(response.request.path) model=\(model ?? "-") provider=\(provider ?? "-") status=\(status) duration=\(formatMs(elapsed))"
         if attempts > 1 { line += " attempts=\(attempts)" }
         if let cost, cost > 0 { line += " cost_usd=\(formatUSD(cost))" }

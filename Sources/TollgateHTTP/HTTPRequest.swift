@@ -29,9 +29,10 @@ public struct HTTPRequest: Sendable {
         return address == "::1" || address.hasPrefix("127.")
     }
 
-    /// The target without its query string.
+    /// The target without its query string. The parser admits only visible ASCII in a target,
+    /// so a byte search finds the same `?` a Character search would, without grapheme breaking.
     public var path: Substring {
-        if let q = target.firstIndex(of: "?") { return target[..<q] }
+        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<q] }
         return Substring(target)
     }
 

@@ -38,6 +38,43 @@ import TollgateTestSupport
         #expect(rows.first?.usage.completionTokens == 4)
     }
 
+    /// A Chat Completions answer from an `openai_chat` upstream reaches the client as the upstream's
+    /// bytes (its spacing, key order, escapes, vendor fields and model id kept); only `usage` is read.
+    @Test func aCompletionIsRelayedAsTheUpstreamsBytesAndItsUsageBooked() throws {
+        let sent = "{ \"id\":\"chatcmpl-9\",\n  \"model\": \"m-2024-08\", \"object\":\"chat.completion\",\"created\":1,"
+            + #""choices":[{"index":0,"message":{"role":"assistant","content":"caf\u00e9 \"ok\"","refusal":null},"#
+            + #""logprobs":null,"finish_reason":"stop"}],"system_fingerprint":"fp_x","x_vendor":{"a":[1,2.50,true]},"#
+            + #""usage":{"prompt_tokens":1000,"completion_tokens":500,"total_tokens":1500,"#
+            + #""prompt_tokens_details":{"cached_tokens":200},"completion_tokens_details":{"reasoning_tokens":7}} }"#
+        let upstream = try FakeUpstream { _, conn in try conn.respond(status: 200, body: sent) }
+        let gate = try InProcessGateway(config: pricedConfig(upstream.baseURL))
+        let writer = gate.send("POST", "/v1/chat/completions", body: chatBody(model: "m"))
+        #expect(writer.wait())
+        #expect(writer.status == 200)
+        #expect(writer.body == Array(sent.utf8))
+        #expect(writer.headers["Content-Type"] == "application/json")
+        #expect(writer.headers["x-tollgate-cost-usd"] == "0.0057")
+        let row = try #require(try gate.ledger.allRows().first)
+        #expect(row.outcome == .ok)
+        #expect(row.usage == Usage(promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 7))
+        #expect(row.tokensEstimated == false)
+        #expect(abs(row.costUSD - expectedCost) < 1e-12)
+    }
+
+    @Test func aCompletionThatIsNotJSONIsAnUpstreamError() throws {
+        let upstream = try FakeUpstream { _, conn in try conn.respond(status: 200, body: #"{"choices":[ oops"#) }
+        let gate = try InProcessGateway(config: pricedConfig(upstream.baseURL))
+        let writer = gate.send("POST", "/v1/chat/completions", body: chatBody(model: "m"))
+        #expect(writer.wait())
+        #expect(writer.status == 502)
+        #expect(writer.json?["error"]?["message"]?.stringValue
+            == "The upstream answered HTTP 200 with a body that is not a JSON object.")
+        #expect(writer.json?["error"]?["code"]?.stringValue == "invalid_upstream_response")
+        let rows = try waitForRows(gate, count: 1)
+        #expect(rows.map(\.outcome) == [.upstreamError])
+        #expect(rows.first?.status == 502)
+    }
+
     @Test func aStreamEndsWithDoneAfterItsChunks() throws {
         let upstream = try Upstreams.healthy("streamed")
         let gate = try gateway([("a", upstream.baseURL, ["m"])])

@@ -56,6 +56,11 @@ func parseError(_ text: String, split: Int = 0, maxHeader: Int = 64 << 10, maxBo
         #expect(requests[3].keepAlive)
     }
 
+    @Test(arguments: [("/v1/models", "/v1/models"), ("/a?b=1?c", "/a"), ("/a?", "/a"), ("?x", ""), ("", "")])
+    func pathIsTheTargetBeforeItsFirstQuestionMark(target: String, path: String) {
+        #expect(HTTPRequest(method: "GET", target: target).path == path)
+    }
+
     @Test func connectionSemantics() throws {
         let close = try parseAll("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         #expect(close[0].keepAlive == false)

@@ -115,16 +115,14 @@ final class Exchange: AttemptDelegate {
         candidate = c
         attempt = nil
         sessionToken = nil
-        var signing = c
         // The client's bearer may go upstream (a subscription's pass-through), unless it is the
         // tollgate client key the caller was recognised by: that key never leaves tollgate.
-        signing.provider.clientBearer = adapter.clientBearer.flatMap { bearer in
+        let signing = c.passing(bearer: adapter.clientBearer.flatMap { bearer in
             caller?.key.map { Gateway.constantTimeEqual(bearer, $0) } == true ? nil : bearer
-        }
+        })
         switch signing.provider.auth.readiness(of: signing.provider) {
         case .ready(let session):
-            signing.provider = signing.provider.signedIn(session)
-            send(signing)
+            send(signing.signedIn(session))
         case .failed(let failure):
             signInFailed(failure)
         case .needsWork:
@@ -135,8 +133,7 @@ final class Exchange: AttemptDelegate {
                 guard !exchange.finished else { return exchange.release(.abandoned) }
                 switch result {
                 case .success(let session):
-                    signing.provider = signing.provider.signedIn(session)
-                    exchange.send(signing)
+                    exchange.send(signing.signedIn(session))
                 case .failure(let failure):
                     exchange.signInFailed(failure)
                 }

@@ -50,10 +50,11 @@ extension Gateway {
         "GET /metrics", "GET /dashboard", "GET /admin/requests", "GET /admin/spend/daily", "GET /admin/budgets",
     ]
 
-    /// Answers `/metrics`, the dashboard and its admin reads; false for any other path.
-    func handleObserve(_ request: HTTPRequest, _ response: any ResponseWriter) -> Bool {
+    /// Answers `/metrics`, the dashboard and its admin reads; false for any other path
+    /// (`path`: `request.path`).
+    func handleObserve(_ request: HTTPRequest, _ response: any ResponseWriter, path: Substring) -> Bool {
         let get = request.method == "GET" || request.method == "HEAD"
-        switch request.path {
+        switch path {
         case "/metrics":
             guard get else { return refuseMethod(response) }
             respondMetrics(response)

@@ -12,18 +12,18 @@ extension Candidate {
         guard candidates.contains(where: \.provider.byok) else { return .success(candidates) }
         var kept: [Candidate] = []
         var needingKey: [String] = []
-        for var c in candidates {
+        for c in candidates {
             guard c.provider.byok else {
                 kept.append(c)
                 continue
             }
             if let key {
-                c.provider = c.provider.withClientKey(key)
+                kept.append(c.with(provider: c.provider.withClientKey(key)))
             } else if c.provider.needsClientKey {
                 needingKey.append(c.provider.name)
-                continue
+            } else {
+                kept.append(c)
             }
-            kept.append(c)
         }
         guard !kept.isEmpty else {
             let names = needingKey.map { "\"\($0)\"" }.joined(separator: ", ")

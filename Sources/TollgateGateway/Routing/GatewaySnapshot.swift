@@ -3,17 +3,6 @@ import Synchronization
 import TollgateCore
 import TollgateWire
 
-/// One attempt's target: a provider, the model id it is asked for, and what the catalog knows.
-public struct Candidate: Sendable {
-    public var provider: ResolvedProvider
-    public var model: String
-    public var info: ModelInfo
-    /// Candidates of equal tier share the load (see `BalanceMode`); lower tiers are tried first.
-    public var tier: Int = 0
-    /// The provider's `weight` among its tier.
-    public var weight: Double = 1
-}
-
 /// The configuration a request runs with: immutable, swapped whole on reload, so a request
 /// keeps the snapshot it started with.
 public final class GatewaySnapshot: Sendable {
