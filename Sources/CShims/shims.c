@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -111,6 +113,18 @@ int tg_epoll_wait(int epfd, uint64_t *tokens, uint32_t *masks, int max, int time
         masks[i] = events[i].events;
     }
     return n;
+}
+int tg_epoll_wait_ns(int epfd, uint64_t *tokens, uint32_t *masks, int max, int64_t timeout_ns) {
+    struct epoll_event events[256];
+    if (max > 256) max = 256;
+    struct timespec timeout = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+    int n;
+    do { n = (int)syscall(SYS_epoll_pwait2, epfd, events, max, &timeout, NULL, 0); } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) {
+        tokens[i] = events[i].data.u64;
+        masks[i] = events[i].events;
+    }
+    return n < 0 ? -errno : n;
 }
 int tg_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
 int tg_timerfd_arm(int fd, uint64_t first_ns, uint64_t interval_ns) {

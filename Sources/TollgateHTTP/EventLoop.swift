@@ -41,6 +41,12 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
     /// Batches handled and events in them, for the bench's events-per-wake figure.
     public private(set) var batches = 0
     public private(set) var events = 0
+    /// Batches that began while the loop's thread lingered (not through a Dispatch wake-up).
+    public private(set) var lingerWakes = 0
+    /// How long the loop's thread waits for more events after a batch (0: it returns to Dispatch at once).
+    /// The server sets it from `server.loop_linger_microseconds` before the loop runs.
+    public var lingerNanoseconds: Int64 = 0
+    static let maxHoldNanoseconds: UInt64 = 2_000_000
 
     // Timers: the sweep (timeouts, Date header) and one for the upstream client.
     private let sweepFD: Int32
@@ -97,17 +103,33 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
 
     /// Handles every ready event, then the end-of-batch work: queued actions (the upstream
     /// client drives curl here once), coalesced writes, and releasing what was closed.
+    ///
+    /// After a batch the loop's thread waits up to `lingerNanoseconds` in its own set for the
+    /// next events (an upstream's answer, a client's next request), which are then handled
+    /// without a round trip through libdispatch's wake-up of a worker thread. One Dispatch
+    /// wake-up keeps the thread at most `maxHoldNanoseconds`, so work queued on `queue` waits
+    /// no longer than that.
     private func drain() {
         isInBatch = true
+        var ready = Int(tg_epoll_wait(epollFD, tokens, masks, Int32(Self.batchSize), 0))
+        let start = lingerNanoseconds > 0 ? DispatchTime.now().uptimeNanoseconds : 0
         while true {
-            let n = Int(tg_epoll_wait(epollFD, tokens, masks, Int32(Self.batchSize), 0))
-            guard n > 0 else { break }
-            batches += 1
-            events += n
-            for i in 0..<n { dispatch(token: tokens[i], mask: masks[i]) }
-            if n < Self.batchSize { break }
+            while ready > 0 {
+                batches += 1
+                events += ready
+                for i in 0..<ready { dispatch(token: tokens[i], mask: masks[i]) }
+                guard ready == Self.batchSize else { break }
+                ready = Int(tg_epoll_wait(epollFD, tokens, masks, Int32(Self.batchSize), 0))
+            }
+            finishBatch()
+            guard lingerNanoseconds > 0, DispatchTime.now().uptimeNanoseconds - start < Self.maxHoldNanoseconds else { return }
+            let n = Int(tg_epoll_wait_ns(epollFD, tokens, masks, Int32(Self.batchSize), lingerNanoseconds))
+            if n == -Int(ENOSYS) { lingerNanoseconds = 0 }
+            guard n > 0 else { return }
+            lingerWakes += 1
+            isInBatch = true
+            ready = n
         }
-        finishBatch()
     }
 
     private func finishBatch() {

@@ -48,7 +48,11 @@ public final class HTTPServer: @unchecked Sendable {
         let shortest = min(settings.headerTimeoutSeconds, settings.bodyTimeoutSeconds, settings.idleTimeoutSeconds)
         let interval = max(0.02, min(0.25, shortest / 4))
         for loop in self.loops {
-            loop.queue.sync { loop.startSweeping(interval: interval) }
+            let linger = Int64(settings.loopLingerMicroseconds) * 1000
+            loop.queue.sync {
+                loop.lingerNanoseconds = linger
+                loop.startSweeping(interval: interval)
+            }
         }
     }
 

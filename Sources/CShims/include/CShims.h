@@ -59,6 +59,9 @@ int tg_epoll_create(void);
 int tg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
 /// epoll_wait copying up to `max` ready events into `tokens` and `masks`.
 int tg_epoll_wait(int epfd, uint64_t *tokens, uint32_t *masks, int max, int timeout_ms);
+/// epoll_pwait2: like tg_epoll_wait, waiting at most `timeout_ns` nanoseconds; -errno on failure
+/// (-ENOSYS before Linux 5.11).
+int tg_epoll_wait_ns(int epfd, uint64_t *tokens, uint32_t *masks, int max, int64_t timeout_ns);
 /// A non-blocking, close-on-exec monotonic timerfd.
 int tg_timerfd_create(void);
 /// Arms a timerfd to fire once after `first_ns` and then every `interval_ns` (0: once); 0/0 disarms.
