@@ -8,7 +8,7 @@ public struct JSONScan: Sendable {
     /// written) and of its value.
     public let members: [(key: Range<Int>, value: Range<Int>)]
     /// Keys that contain escapes cannot be compared as bytes; their members are matched by decoding.
-    let escapedKeys: Set<Int>
+    public let escapedKeys: Set<Int>
 
     /// The value range of the first member named `key`.
     public func range(of key: String, in bytes: UnsafeRawBufferPointer) -> Range<Int>? {

@@ -156,6 +156,10 @@ struct ResponseParser {
         else { throw .malformed("The upstream did not answer with an HTTP/1.x status line.") }
         let minor = s[7]
         var parsed = HTTPHeaders()
+        // The framing headers, picked out as the lines go by (no lookups afterwards).
+        var connection: [String] = []
+        var transferEncoding: String?
+        var contentLengths: [String] = []
         for line in lines {
             let bytes = UnsafeRawBufferPointer(rebasing: head[line])
             guard let colon = bytes.firstIndex(of: 0x3A), colon > 0 else {
@@ -166,8 +170,16 @@ struct ResponseParser {
             var valueEnd = bytes.count
             while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
             while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-            parsed.add(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self),
-                       String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self))
+            let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self)
+            let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
+            switch colon {
+            case 10 where name.equalsIgnoringASCIICase("connection"): connection.append(value)
+            case 14 where name.equalsIgnoringASCIICase("content-length"): contentLengths.append(value)
+            case 17 where name.equalsIgnoringASCIICase("transfer-encoding"):
+                transferEncoding = transferEncoding.map { $0 + ", " + value } ?? value
+            default: break
+            }
+            parsed.add(name, value)
         }
         if code < 200 {
             guard code != 101 else { throw .malformed("The upstream switched protocols.") }
@@ -175,19 +187,21 @@ struct ResponseParser {
         }
         status = code
         headers = parsed
-        keepAlive = minor == 0x31 ? !parsed.hasToken("close", in: "Connection") : parsed.hasToken("keep-alive", in: "Connection")
+        func has(_ token: String) -> Bool {
+            connection.contains { $0.split(separator: ",").contains { $0.trimmingWhitespaceASCII().equalsIgnoringASCIICase(token) } }
+        }
+        keepAlive = minor == 0x31 ? !has("close") : has("keep-alive")
         if code == 204 || code == 304 {
             state = .done
-        } else if let coding = parsed["Transfer-Encoding"] {
+        } else if let coding = transferEncoding {
             if coding.split(separator: ",").last?.trimmingWhitespaceASCII().equalsIgnoringASCIICase("chunked") == true {
                 state = .chunkSize
             } else {
                 state = .untilClose
                 keepAlive = false
             }
-        } else if let lengthText = parsed["Content-Length"] {
-            let values = parsed.values("Content-Length")
-            guard values.allSatisfy({ $0 == lengthText }), let length = Int(lengthText), length >= 0,
+        } else if let lengthText = contentLengths.first {
+            guard contentLengths.allSatisfy({ $0 == lengthText }), let length = Int(lengthText), length >= 0,
                   lengthText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
             else { throw .malformed("The upstream sent an invalid Content-Length.") }
             remaining = length

@@ -15,6 +15,8 @@ extension OpenAIChat {
         if let error, body[error.lowerBound] != UInt8(ascii: "n"), choices == nil {
             throw decodeFailure(status: 502, headers: headers, body: body).error
         }
-        return ChatResult(body: body, usage: usage.flatMap { Usage(openAI: try? JSONValue.parse(body[$0])) })
+        return ChatResult(body: body, usage: usage.flatMap { range in
+            body.withUnsafeBytes { Usage(openAIBytes: UnsafeRawBufferPointer(rebasing: $0[range])) }
+        })
     }
 }

@@ -31,7 +31,7 @@ extension OpenAIChat {
                 }
                 var outputs: [StreamOutput] = []
                 let usageRange = scan.range(of: "usage", in: raw)
-                if let usageRange, let usage = Usage(openAI: try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[usageRange]))) {
+                if let usageRange, let usage = Usage(openAIBytes: UnsafeRawBufferPointer(rebasing: raw[usageRange])) {
                     outputs.append(.usage(usage))
                 }
                 let choices = scan.range(of: "choices", in: raw)
@@ -72,7 +72,7 @@ extension OpenAIChat {
                 }
                 var outputs: [StreamOutput] = []
                 let usageRange = scan.range(of: "usage", in: raw)
-                if let usageRange, let usage = Usage(openAI: try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: raw[usageRange]))) {
+                if let usageRange, let usage = Usage(openAIBytes: UnsafeRawBufferPointer(rebasing: raw[usageRange])) {
                     outputs.append(.usage(usage))
                 }
                 let noChoices = scan.range(of: "choices", in: raw).map { range in
