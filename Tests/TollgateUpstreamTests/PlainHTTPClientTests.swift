@@ -1,5 +1,8 @@
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TollgateCore
 import TollgateTestSupport
@@ -193,6 +196,29 @@ import TollgateTestSupport
         #expect(try loop.run(UpstreamRequest(url: url)).body == "local")
         let named = loop.queue.sync { loop.client.makeTransfer(UpstreamRequest(url: "http://upstream.invalid/x"), delegate: Recorder()) }
         #expect(named.plain == nil && named.easy != nil)
+    }
+
+    @Test func closingTheClientClosesEachSocketOnce() throws {
+        let upstream = try FakeUpstream { _, conn in try conn.respond(status: 200, body: "ok") }
+        defer { upstream.stop() }
+        let loop = Loop(.builtin)
+        #expect(try loop.run(UpstreamRequest(url: upstream.baseURL + "/a")).body == "ok")
+        // `close()` closes the idle connection; a descriptor opened right after takes the freed
+        // number, and the work the loop runs next must not close it a second time.
+        var fds: [Int32] = [-1, -1]
+        var taken: Int32 = -1
+        loop.queue.sync {
+            let socket = loop.client.plain.connections.keys.first ?? -1
+            loop.client.close()
+            _ = pipe(&fds)
+            // The socket's number now belongs to the pipe.
+            taken = socket >= 0 && fcntl(socket, F_GETFD) < 0 ? dup2(fds[0], socket) : -1
+        }
+        defer { for fd in fds + [taken] where fd >= 0 { _ = Glibc.close(fd) } }
+        #expect(taken >= 0)
+        Thread.sleep(forTimeInterval: 0.05)
+        loop.queue.sync {}
+        #expect(fcntl(taken, F_GETFD) >= 0)
     }
 
     @Test func aPausedTransferGetsEveryByteAfterItResumes() throws {

@@ -53,7 +53,7 @@ final class ChatAdapter: ExchangeAdapter {
 
     func streamDecoder(for c: Candidate, headers: HTTPHeaders) -> (any ChatStreamDecoder)? {
         guard let context else { return nil }
-        if let type = headers["Content-Type"]?.lowercased(), type.contains("json"), !type.contains("stream") {
+        if let type = headers["Content-Type"], type.containsIgnoringASCIICase("json"), !type.containsIgnoringASCIICase("stream") {
             return nil  // Not a stream after all: taken whole and replayed as one.
         }
         if relaysBytes, c.provider.chat.name == "openai_chat" {

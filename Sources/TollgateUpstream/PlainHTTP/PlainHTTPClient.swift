@@ -16,6 +16,9 @@ final class PlainHTTPClient {
     let armTimer: (UInt64) -> Void
     /// Every open connection, by fd (busy and idle).
     private(set) var connections: [Int32: PlainConnection] = [:]
+    /// Connections closed during the current batch, whose fds are closed after it (an event
+    /// already read may still name them). Each fd is closed once, from here or `releaseSockets`.
+    private var closing: [Int32: PlainConnection] = [:]
     /// Idle connections by `PlainTarget.poolKey`, the most recently used last.
     private var idle: [String: [PlainConnection]] = [:]
     private var idleCount = 0
@@ -69,7 +72,7 @@ final class PlainHTTPClient {
 
     /// Readiness of one of the client's sockets; false when `fd` is not one of them.
     func handle(fd: Int32, events: LoopEvents) -> Bool {
-        guard let connection = connections[fd] else { return false }
+        guard let connection = connections[fd] else { return closing[fd] != nil }
         connection.handle(events)
         return true
     }
@@ -111,11 +114,12 @@ final class PlainHTTPClient {
         }
         let fd = connection.fd
         if connection.isWatched { loop.unwatchExternal(fd) }
-        let box = LoopBound((self, connection))
+        connections[fd] = nil
+        closing[fd] = connection
+        let box = LoopBound(self)
         loop.atEndOfBatch {
-            let (client, connection) = box.value
-            if client.connections[fd] === connection { client.connections[fd] = nil }
-            Glibc.close(fd)
+            let client = box.value
+            if client.closing.removeValue(forKey: fd) != nil { Glibc.close(fd) }
         }
     }
 
@@ -130,7 +134,9 @@ final class PlainHTTPClient {
     /// Closes the sockets without touching the loop (the loop is being torn down).
     func releaseSockets() {
         for fd in connections.keys { Glibc.close(fd) }
+        for fd in closing.keys { Glibc.close(fd) }
         connections.removeAll()
+        closing.removeAll()
         idle.removeAll()
     }
 

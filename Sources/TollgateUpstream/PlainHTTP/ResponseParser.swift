@@ -188,7 +188,7 @@ struct ResponseParser {
         status = code
         headers = parsed
         func has(_ token: String) -> Bool {
-            connection.contains { $0.split(separator: ",").contains { $0.trimmingWhitespaceASCII().equalsIgnoringASCIICase(token) } }
+            connection.contains { HTTPHeaders.value($0, hasToken: token) }
         }
         keepAlive = minor == 0x31 ? !has("close") : has("keep-alive")
         if code == 204 || code == 304 {
