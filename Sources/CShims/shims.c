@@ -1,8 +1,4 @@
 #include "CShims.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <fcntl.h>
@@ -55,46 +51,6 @@ int tg_set_nonblocking(int fd) {
 ssize_t tg_send(int fd, const void *buf, size_t len) { return send(fd, buf, len, MSG_NOSIGNAL); }
 int tg_socket_cloexec(int domain, int type, int protocol) { return socket(domain, type | SOCK_CLOEXEC, protocol); }
 
-int tg_connect_numeric(const char *host, int port, int *in_progress) {
-    struct sockaddr_storage address;
-    socklen_t length;
-    memset(&address, 0, sizeof address);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        length = sizeof *v4;
-    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        length = sizeof *v6;
-    } else {
-        return -EINVAL;
-    }
-    int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    *in_progress = 0;
-    if (connect(fd, (struct sockaddr *)&address, length) != 0) {
-        if (errno != EINPROGRESS) {
-            int error = errno;
-            close(fd);
-            return -error;
-        }
-        *in_progress = 1;
-    }
-    return fd;
-}
-
-int tg_socket_error(int fd) {
-    int error = 0;
-    socklen_t length = sizeof error;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return errno;
-    return error;
-}
 
 int tg_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 int tg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {

@@ -29,7 +29,7 @@ extension Config {
     static let serverKeys: Set<String> = [
         "loops", "max_body_bytes", "max_header_bytes", "max_connections", "max_buffered_body_bytes",
         "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds", "allowed_hosts", "cors_origins",
-        "loop_linger_microseconds", "upstream_http_client",
+        "loop_linger_microseconds",
     ]
     static let providerKeys: Set<String> = [
         "type", "base_url", "protocol", "auth", "api_key", "priority", "weight", "models", "headers",
@@ -84,12 +84,6 @@ extension Config {
                 ?? server.idleTimeoutSeconds
             server.loopLingerMicroseconds = try s.int("loop_linger_microseconds", path: "server.loop_linger_microseconds",
                                                       min: 0, max: 2000) ?? server.loopLingerMicroseconds
-            if let client = try s.string("upstream_http_client", path: "server.upstream_http_client") {
-                guard client == "builtin" || client == "curl" else {
-                    throw ConfigError(key: "server.upstream_http_client", problem: "must be \"builtin\" or \"curl\"")
-                }
-                server.builtinHTTPClient = client == "builtin"
-            }
             server.allowedHosts = try s.strings("allowed_hosts", path: "server.allowed_hosts")?.map { $0.lowercased() } ?? []
             server.corsOrigins = try s.strings("cors_origins", path: "server.cors_origins")?.map { $0.lowercased() } ?? []
             for origin in server.corsOrigins where origin != "*" && !origin.hasPrefix("http://") && !origin.hasPrefix("https://") {

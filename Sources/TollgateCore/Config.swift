@@ -77,9 +77,6 @@ public struct ServerSettings: Sendable, Equatable {
     /// How long a loop's thread waits in its epoll set for more events after a batch before it
     /// goes back to Dispatch (`"loop_linger_microseconds"`; 0 turns it off).
     public var loopLingerMicroseconds: Int = 100
-    /// Whether `http://` upstreams at numeric addresses (and localhost) use tollgate's own
-    /// HTTP/1.1 client (`"upstream_http_client": "builtin"`, the default) or curl (`"curl"`).
-    public var builtinHTTPClient: Bool = true
     public init() {}
 }
 

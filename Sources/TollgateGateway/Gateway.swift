@@ -69,7 +69,6 @@ public final class Gateway: HTTPHandler, Sendable {
         if let services = loop.attachment as? LoopServices { return services }
         let logger = self.logger
         let services = LoopServices(loop: loop, ledger: ledger, logger: { logger.error("\($0)") })
-        services.upstream.plainHTTP = UpstreamClient.plainHTTPByDefault && snapshot.config.server.builtinHTTPClient
         loop.attachment = services
         observer.register(services.metrics, queue: loop.queue)
         return services

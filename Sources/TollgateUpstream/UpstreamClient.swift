@@ -9,9 +9,7 @@ import TollgateCore
 /// The upstream HTTP client of one event loop: a curl multi handle whose sockets and timer
 /// are in the loop's epoll set (no polling thread, no hop between queues). curl is driven
 /// once at the end of each batch of events for the transfers added in it. Connections to an
-/// upstream stay in the multi handle's cache and are reused. Requests to plain-HTTP upstreams
-/// at numeric addresses (local model servers) go through the built-in `PlainHTTPClient`
-/// instead, on the same loop, unless `plainHTTP` is off. Lives on the loop's queue.
+/// upstream stay in the multi handle's cache and are reused. Lives on the loop's queue.
 public final class UpstreamClient {
     /// The loop owns this client (as its attachment): unowned, so the two do not keep each other alive.
     public unowned let loop: any SocketLoop
@@ -38,19 +36,6 @@ public final class UpstreamClient {
     /// Seconds since 1970 for tollgate's SigV4 dates (tests fix it).
     var sigV4Clock: () -> Int = { time(nil) }
     private var closed = false
-    /// The built-in client for `http://` upstreams at numeric addresses.
-    private(set) var plain: PlainHTTPClient!
-    /// Whether `http://` requests to numeric addresses use the built-in client (else curl).
-    public var plainHTTP = UpstreamClient.plainHTTPByDefault
-    /// On unless a proxy is configured in the environment (curl honours it) or
-    /// `TOLLGATE_UPSTREAM_CLIENT=curl` asks for curl.
-    public static let plainHTTPByDefault: Bool = {
-        func value(_ name: String) -> String { getenv(name).map { String(cString: $0) } ?? "" }
-        if value("TOLLGATE_UPSTREAM_CLIENT") == "curl" { return false }
-        return ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"].allSatisfy { value($0).isEmpty }
-    }()
-    /// Targets of recent plain-HTTP URLs (most requests go to a few base URLs).
-    private var plainTargets: [String: PlainTarget?] = [:]
 
     static let globalInit: Bool = curl_global_init(3) == CURLE_OK  // 3 = CURL_GLOBAL_ALL, a macro Swift cannot import
 
@@ -69,9 +54,7 @@ public final class UpstreamClient {
             return 0
         }, me)
         _ = tg_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
-        plain = PlainHTTPClient(loop: loop, armTimer: { [unowned self] at in arm(at: at) })
         loop.setExternalHandlers(socket: { [unowned self] fd, events in
-            if plain.handle(fd: fd, events: events) { return }
             var mask: Int32 = 0
             if events.contains(.readable) || events.contains(.hangup) { mask |= Int32(CURL_CSELECT_IN) }
             if events.contains(.writable) { mask |= Int32(CURL_CSELECT_OUT) }
@@ -79,20 +62,18 @@ public final class UpstreamClient {
             drive(socket: fd, events: mask)
         }, timer: { [unowned self] in
             timerAt = nil
-            if let next = plain.expire(now: DispatchTime.now().uptimeNanoseconds) { arm(at: next) }
             drive(socket: tg_curl_socket_timeout(), events: 0)
             // curl tells its next deadline only when it changes: keep it armed.
-            if let deadline = curlDeadline { arm(at: deadline) }
+            if timerAt == nil, let deadline = curlDeadline { arm(at: deadline) }
         })
     }
 
     /// Transfers in progress.
-    public var activeTransfers: Int { transfers.count + plain.busy }
+    public var activeTransfers: Int { transfers.count }
 
     /// Closes every transfer and connection. Call on the queue before dropping the client.
     public func close() {
         guard !closed else { return }
-        plain.closeAll()
         for transfer in Array(transfers.values) { transfer.cancel() }
         loop.armExternalTimer(nanoseconds: nil)
         releaseHandles()
@@ -105,7 +86,6 @@ public final class UpstreamClient {
     private func releaseHandles() {
         guard !closed else { return }
         closed = true
-        plain.releaseSockets()
         for (easy, _) in transfers {
             curl_multi_remove_handle(multi, easy)
             cleanup(easy)
@@ -123,9 +103,6 @@ public final class UpstreamClient {
     /// is driven inline: keep the returned transfer before starting it.
     public func makeTransfer(_ request: UpstreamRequest, delegate: any UpstreamTransferDelegate) -> UpstreamTransfer {
         dispatchPrecondition(condition: .onQueue(queue))
-        if plainHTTP, request.awsSigV4 == nil, let target = plainTarget(request.url) {
-            return UpstreamTransfer(plain: PlainRequest(request, target: target), client: self, delegate: delegate)
-        }
         let shape = Self.shape(of: request)
         if let shape, let i = idleHandles.lastIndex(where: { configured[$0]?.shape == shape }) {
             let easy = idleHandles.remove(at: i)
@@ -149,8 +126,7 @@ public final class UpstreamClient {
         dispatchPrecondition(condition: .onQueue(queue))
         guard transfer.state == .running, !transfer.started else { return }
         transfer.started = true
-        if transfer.plain != nil { return plain.start(transfer) }
-        transfers[transfer.easy!] = transfer
+        transfers[transfer.easy] = transfer
         if curlDepth > 0 {
             // Inside a curl callback: curl may not be re-entered; add it right after.
             let box = LoopBound((self, transfer))
@@ -165,12 +141,11 @@ public final class UpstreamClient {
     }
 
     private func add(_ transfer: UpstreamTransfer) {
-        let easy = transfer.easy!
-        let rc = curl_multi_add_handle(multi, easy)
+        let rc = curl_multi_add_handle(multi, transfer.easy)
         if rc != CURLM_OK {
-            transfers[easy] = nil
+            transfers[transfer.easy] = nil
             transfer.finished(code: CURLE_FAILED_INIT)
-            recycle(easy, reset: true)
+            recycle(transfer.easy, reset: true)
             return
         }
         // curl asks (timer 0) to be driven; that happens once at the end of the batch, for
@@ -179,10 +154,9 @@ public final class UpstreamClient {
 
     /// Takes a cancelled transfer out of the multi handle (deferred while inside curl).
     func remove(_ transfer: UpstreamTransfer) {
-        guard let easy = transfer.easy else { return plain.cancel(transfer) }
-        guard transfers[easy] === transfer else {
+        guard transfers[transfer.easy] === transfer else {
             // Made but never started: the easy handle only needs to go back to the pool.
-            if !transfer.started { recycle(easy) }
+            if !transfer.started { recycle(transfer.easy) }
             return
         }
         if curlDepth > 0 {
@@ -190,22 +164,21 @@ public final class UpstreamClient {
             loop.atEndOfBatch { box.value.0.remove(box.value.1) }
             return
         }
-        transfers[easy] = nil
-        curl_multi_remove_handle(multi, easy)
-        recycle(easy, reset: true)
+        transfers[transfer.easy] = nil
+        curl_multi_remove_handle(multi, transfer.easy)
+        recycle(transfer.easy, reset: true)
     }
 
     /// Lets a paused transfer read again. curl may deliver the bytes it kept from inside this call.
     func unpause(_ transfer: UpstreamTransfer) {
-        guard let easy = transfer.easy else { return plain.resume(transfer) }
-        guard transfers[easy] === transfer else { return }
+        guard transfers[transfer.easy] === transfer else { return }
         if curlDepth > 0 {
             let box = LoopBound((self, transfer))
             loop.atEndOfBatch { box.value.0.unpause(box.value.1) }
             return
         }
         curlDepth += 1
-        _ = curl_easy_pause(easy, 0)  // CURLPAUSE_CONT
+        _ = curl_easy_pause(transfer.easy, 0)  // CURLPAUSE_CONT
         curlDepth -= 1
         // Unpausing asks curl to look at the socket again.
         drive(socket: tg_curl_socket_timeout(), events: 0)
@@ -307,15 +280,6 @@ public final class UpstreamClient {
         _ = tg_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
         configureTransfer(easy, body: request.method == "GET" ? nil : request.body, transfer: transfer)
         return list
-    }
-
-    /// The plain-HTTP target of `url`, or nil when curl must carry it; remembered per URL.
-    private func plainTarget(_ url: String) -> PlainTarget? {
-        if let known = plainTargets[url] { return known }
-        if plainTargets.count >= 256 { plainTargets.removeAll() }
-        let target = PlainTarget(url: url)
-        plainTargets[url] = target
-        return target
     }
 
     // MARK: driving curl

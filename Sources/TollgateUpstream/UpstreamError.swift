@@ -1,7 +1,6 @@
 import CCurl
 
-/// Why an upstream transfer failed below HTTP: curl's code (or, from the plain-HTTP client, the
-/// code curl gives for the same failure) and message, classified.
+/// Why an upstream transfer failed below HTTP: curl's code and message, classified.
 public struct UpstreamError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// Could not resolve or connect: nothing was sent.
@@ -16,13 +15,6 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
     public let kind: Kind
     public let curlCode: Int
     public let message: String
-
-    /// A failure of the plain-HTTP client, with the curl code curl gives for the same failure.
-    init(kind: Kind, curlCode: Int, message: String) {
-        self.kind = kind
-        self.curlCode = curlCode
-        self.message = message
-    }
 
     init(code: CURLcode, detail: String) {
         curlCode = Int(code.rawValue)

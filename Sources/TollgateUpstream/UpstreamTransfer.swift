@@ -11,48 +11,32 @@ public protocol UpstreamTransferDelegate: AnyObject {
     func transferDidComplete(_ transfer: UpstreamTransfer, error: UpstreamError?)
 }
 
-/// One upstream HTTP exchange: on a curl easy handle, or on a connection of the built-in
-/// plain-HTTP client (`PlainHTTPClient`). Lives on its client's loop queue.
+/// One upstream HTTP exchange on a curl easy handle. Lives on its client's loop queue.
 public final class UpstreamTransfer {
-    /// The curl handle; nil when the plain-HTTP client carries the request.
-    let easy: UnsafeMutableRawPointer?
-    /// The request as the plain-HTTP client sends it; nil for curl.
-    let plain: PlainRequest?
+    let easy: UnsafeMutableRawPointer
     unowned let client: UpstreamClient
-    /// The plain-HTTP connection carrying the transfer while it runs.
-    weak var connection: PlainConnection?
     weak var delegate: (any UpstreamTransferDelegate)?
-    let errorBuffer: UnsafeMutablePointer<CChar>?
+    let errorBuffer: UnsafeMutablePointer<CChar>
     public private(set) var status = 0
     public private(set) var headers = HTTPHeaders()
     private var headDelivered = false
     var state: State = .running
     var started = false
-    private(set) var pauseRequested = false
+    private var pauseRequested = false
     private var paused = false
 
     enum State { case running, cancelled, done }
 
     init(easy: UnsafeMutableRawPointer, client: UpstreamClient, delegate: any UpstreamTransferDelegate) {
         self.easy = easy
-        plain = nil
         self.client = client
         self.delegate = delegate
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        buffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer = buffer
-    }
-
-    init(plain: PlainRequest, client: UpstreamClient, delegate: any UpstreamTransferDelegate) {
-        easy = nil
-        self.plain = plain
-        self.client = client
-        self.delegate = delegate
-        errorBuffer = nil
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
-        errorBuffer?.deallocate()
+        errorBuffer.deallocate()
     }
 
     public var isRunning: Bool { state == .running }
@@ -68,14 +52,6 @@ public final class UpstreamTransfer {
     public func start() { client.start(self) }
 
     // MARK: curl callbacks (called inside curl_multi_socket_action, on the loop's queue)
-
-    /// The plain-HTTP client read the final head.
-    func receivedHead(status: Int, headers: HTTPHeaders) {
-        guard state == .running else { return }
-        self.status = status
-        self.headers = headers
-        deliverHead()
-    }
 
     func receivedHeaderLine(_ line: UnsafeRawBufferPointer) {
         guard state == .running else { return }
@@ -152,14 +128,15 @@ public final class UpstreamTransfer {
     }
 
     func finished(code: CURLcode) {
-        finished(error: code == CURLE_OK ? nil : UpstreamError(code: code, detail: errorBuffer.map { String(cString: $0) } ?? ""))
-    }
-
-    /// The transfer ended: the whole response arrived (nil) or it failed.
-    func finished(error: UpstreamError?) {
         guard state == .running else { return }
         state = .done
-        if error == nil, !headDelivered { deliverHead() }
+        let error: UpstreamError?
+        if code == CURLE_OK {
+            if !headDelivered { deliverHead() }
+            error = nil
+        } else {
+            error = UpstreamError(code: code, detail: String(cString: errorBuffer))
+        }
         delegate?.transferDidComplete(self, error: error)
     }
 }

@@ -21,7 +21,6 @@ let configRefusals: [(String, String, String)] = [
     (#"{"server": {"idle_timeout_seconds": 0}}"#, "server.idle_timeout_seconds", "must be a positive number of seconds"),
     (#"{"server": {"header_timeout_seconds": "5"}}"#, "server.header_timeout_seconds", "must be a positive number"),
     (#"{"server": {"loop_linger_microseconds": 2001}}"#, "server.loop_linger_microseconds", "must be between 0 and 2000"),
-    (#"{"server": {"upstream_http_client": "nghttp"}}"#, "server.upstream_http_client", "must be \"builtin\" or \"curl\""),
     (#"{"providers": []}"#, "providers", "must be an object"),
     (#"{"providers": {"a/b": {"type": "openai"}}}"#, "providers.a/b", "contain no '/'"),
     (#"{"providers": {"": {"type": "openai"}}}"#, "providers.", "must be non-empty"),
@@ -118,7 +117,7 @@ let configRefusals: [(String, String, String)] = [
               "listen": "[::1]:8080", "ledger": "/var/lib/tollgate/ledger.sqlite", "log_level": "debug",
               "server": {"loops": 4, "max_body_bytes": 1024, "max_header_bytes": 256, "max_connections": 10,
                          "max_buffered_body_bytes": 4096, "header_timeout_seconds": 1.5, "body_timeout_seconds": 2, "idle_timeout_seconds": 3,
-                         "loop_linger_microseconds": 0, "upstream_http_client": "curl"},
+                         "loop_linger_microseconds": 0},
               "providers": {
                 "zeta": {"type": "openai_compatible", "base_url": "http://127.0.0.1:9/v1", "protocol": "openai_chat",
                          "auth": "bearer", "api_key": "file:/run/secrets/zeta", "priority": 0,
@@ -149,7 +148,6 @@ let configRefusals: [(String, String, String)] = [
         server.bodyTimeoutSeconds = 2
         server.idleTimeoutSeconds = 3
         server.loopLingerMicroseconds = 0
-        server.builtinHTTPClient = false
         #expect(config.server == server)
 
         #expect(config.providers.map(\.name) == ["zeta", "alpha"])  // file order, not priority or name

@@ -10,17 +10,16 @@ import TollgateTestSupport
 import TollgateUpstream
 
 /// UpstreamClient and UpstreamTransfer against a fake upstream on 127.0.0.1, driven on a
-/// serial queue as an event loop drives them; every test runs with the built-in plain-HTTP
-/// client and with curl.
+/// serial queue as an event loop drives them.
 @Suite struct UpstreamClientTests {
-    @Test(arguments: Backend.allCases) func headBodyAndCompletionArriveInOrder(_ backend: Backend) throws {
+    @Test func headBodyAndCompletionArriveInOrder() throws {
         let upstream = try FakeUpstream { _, conn in
             try conn.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Upstream: yes\r\nTransfer-Encoding: chunked\r\n\r\n")
             for piece in ["data: one\n\n", "data: two\n\n", "data: [DONE]\n\n"] { try conn.chunk(piece) }
             try conn.endChunks()
         }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         var headers = HTTPHeaders()
         headers.add("Content-Type", "application/json")
@@ -50,12 +49,12 @@ import TollgateUpstream
         #expect(String(decoding: sent.body, as: UTF8.self) == #"{"model":"m"}"#)
     }
 
-    @Test(arguments: Backend.allCases) func anErrorStatusIsAResponseNotATransferError(_ backend: Backend) throws {
+    @Test func anErrorStatusIsAResponseNotATransferError() throws {
         let upstream = try FakeUpstream { _, conn in
             try conn.respond(status: 503, headers: [("Retry-After", "7")], body: #"{"error":"busy"}"#)
         }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = try loop.run(UpstreamRequest(url: upstream.baseURL + "/x", body: Array("{}".utf8)))
         #expect(recorder.events.first == .head(503, ["Content-Type": "application/json",
@@ -64,10 +63,10 @@ import TollgateUpstream
         #expect(recorder.events.last == .complete(nil))
     }
 
-    @Test(arguments: Backend.allCases) func aGETSendsNoBody(_ backend: Backend) throws {
+    @Test func aGETSendsNoBody() throws {
         let upstream = try FakeUpstream { _, conn in try conn.respond(status: 200, body: #"{"data":[]}"#) }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = try loop.run(UpstreamRequest(method: "GET", url: upstream.baseURL + "/models"))
         #expect(recorder.body == #"{"data":[]}"#)
@@ -77,10 +76,10 @@ import TollgateUpstream
         #expect(sent.body.isEmpty)
     }
 
-    @Test(arguments: Backend.allCases) func anEmptyBodyStillDeliversTheHead(_ backend: Backend) throws {
+    @Test func anEmptyBodyStillDeliversTheHead() throws {
         let upstream = try FakeUpstream { _, conn in try conn.write("HTTP/1.1 204 No Content\r\n\r\n") }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = try loop.run(UpstreamRequest(url: upstream.baseURL + "/x"))
         #expect(recorder.events.count == 2)
@@ -88,12 +87,12 @@ import TollgateUpstream
         #expect(recorder.events.last == .complete(nil))
     }
 
-    @Test(arguments: Backend.allCases) func aSecondTransferReusesTheConnection(_ backend: Backend) throws {
+    @Test func aSecondTransferReusesTheConnection() throws {
         let upstream = try FakeUpstream { request, conn in
             try conn.respond(status: 200, body: "answer to \(request.path)")
         }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let first = try loop.run(UpstreamRequest(url: upstream.baseURL + "/a", body: Array("1".utf8)))
         let second = try loop.run(UpstreamRequest(url: upstream.baseURL + "/b", body: Array("2".utf8)))
@@ -104,7 +103,7 @@ import TollgateUpstream
         #expect(loop.activeTransfers == 0)
     }
 
-    @Test(arguments: Backend.allCases) func cancellingInsideACallbackSilencesTheTransfer(_ backend: Backend) throws {
+    @Test func cancellingInsideACallbackSilencesTheTransfer() throws {
         let upstream = try FakeUpstream { _, conn in
             try conn.startStream()
             // Streams until tollgate hangs up (a write fails) or gives up after a long while.
@@ -115,7 +114,7 @@ import TollgateUpstream
             try conn.endChunks()
         }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = Recorder()
         recorder.cancelOnFirstBody = true
@@ -131,7 +130,7 @@ import TollgateUpstream
         #expect(loop.activeTransfers == 0)
     }
 
-    @Test(arguments: Backend.allCases) func cancellingFromTheLoopBetweenCallbacksSilencesTheTransfer(_ backend: Backend) throws {
+    @Test func cancellingFromTheLoopBetweenCallbacksSilencesTheTransfer() throws {
         let release = DispatchSemaphore(value: 0)
         let upstream = try FakeUpstream { _, conn in
             try conn.startStream()
@@ -144,7 +143,7 @@ import TollgateUpstream
             try conn.endChunks()
         }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = Recorder()
         let transfer = loop.start(UpstreamRequest(url: upstream.baseURL + "/stream"), recorder: recorder)
@@ -162,10 +161,10 @@ import TollgateUpstream
         #expect(try loop.run(UpstreamRequest(url: again.baseURL + "/x")).body == "fine")
     }
 
-    @Test(arguments: Backend.allCases) func cancellingBeforeStartSendsNothing(_ backend: Backend) throws {
+    @Test func cancellingBeforeStartSendsNothing() throws {
         let upstream = try FakeUpstream { _, conn in try conn.respond(status: 200, body: "x") }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = Recorder()
         loop.queue.sync {
@@ -180,10 +179,10 @@ import TollgateUpstream
         #expect(upstream.requests.map(\.path) == ["/v1/y"])
     }
 
-    @Test(arguments: Backend.allCases) func aTransferStartedFromACallbackRuns(_ backend: Backend) throws {
+    @Test func aTransferStartedFromACallbackRuns() throws {
         let upstream = try FakeUpstream { request, conn in try conn.respond(status: 200, body: request.path) }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let second = Recorder()
         let first = Recorder()
@@ -200,12 +199,12 @@ import TollgateUpstream
         #expect(second.events.last == .complete(nil))
     }
 
-    @Test(arguments: Backend.allCases) func aRefusedConnectionIsAConnectError(_ backend: Backend) throws {
+    @Test func aRefusedConnectionIsAConnectError() throws {
         let closed = try FakeUpstream { _, _ in }
         let url = closed.baseURL + "/x"
         closed.stop()
         _ = closed.wait(timeout: 5) { connectRefused(port: closed.port) }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = try loop.run(UpstreamRequest(url: url, connectTimeoutSeconds: 5, timeoutSeconds: 10))
         #expect(recorder.events.count == 1)
@@ -215,14 +214,14 @@ import TollgateUpstream
         #expect(!error.message.isEmpty)
     }
 
-    @Test(arguments: Backend.allCases) func anUpstreamThatNeverAnswersHitsTheTotalTimeout(_ backend: Backend) throws {
+    @Test func anUpstreamThatNeverAnswersHitsTheTotalTimeout() throws {
         let hangUp = DispatchSemaphore(value: 0)
         let upstream = try FakeUpstream { _, _ in _ = hangUp.wait(timeout: .now() + 30) }
         defer {
             hangUp.signal()
             upstream.stop()
         }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = try loop.run(UpstreamRequest(url: upstream.baseURL + "/slow", connectTimeoutSeconds: 5,
                                                     timeoutSeconds: 0.5))
@@ -232,13 +231,13 @@ import TollgateUpstream
         #expect(error.curlCode == 28)
     }
 
-    @Test(arguments: Backend.allCases) func aConnectionCutMidBodyIsAnIOError(_ backend: Backend) throws {
+    @Test func aConnectionCutMidBodyIsAnIOError() throws {
         let upstream = try FakeUpstream { _, conn in
             try conn.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
             conn.close()
         }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorder = try loop.run(UpstreamRequest(url: upstream.baseURL + "/x"))
         #expect(recorder.body == "only part")
@@ -247,10 +246,10 @@ import TollgateUpstream
         #expect(recorder.events.first.map { if case .head(200, _) = $0 { true } else { false } } == true)
     }
 
-    @Test(arguments: Backend.allCases) func manyTransfersAtOnceAllComplete(_ backend: Backend) throws {
+    @Test func manyTransfersAtOnceAllComplete() throws {
         let upstream = try FakeUpstream { request, conn in try conn.respond(status: 200, body: request.path) }
         defer { upstream.stop() }
-        let loop = Loop(backend)
+        let loop = Loop()
         defer { loop.close() }
         let recorders = (0..<20).map { _ in Recorder() }
         loop.queue.sync {
@@ -281,25 +280,15 @@ func connectRefused(port: UInt16) -> Bool {
 }
 
 /// An event loop for the test: a serial queue owning an UpstreamClient, touched only on it.
-/// Which of the client's two ways carries `http://` requests to 127.0.0.1.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case builtin, curl
-    var testDescription: String { rawValue }
-}
-
 final class Loop: @unchecked Sendable {
     let loop = EventLoop(index: 0)
     let queue: DispatchQueue
     let client: UpstreamClient
 
-    init(_ backend: Backend = .builtin) {
+    init() {
         let loop = self.loop
         queue = loop.queue
-        client = loop.queue.sync {
-            let client = UpstreamClient(loop: loop)
-            client.plainHTTP = backend == .builtin
-            return client
-        }
+        client = loop.queue.sync { UpstreamClient(loop: loop) }
     }
 
     var activeTransfers: Int { queue.sync { client.activeTransfers } }
@@ -350,7 +339,6 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
     /// Kept alive by the recorder, since a transfer holds its delegate weakly.
     var transfer: UpstreamTransfer?
     var cancelOnFirstBody = false
-    var pauseOnFirstBody = false
     var onComplete: (() -> Void)?
 
     var events: [Event] { lock.withLock { _events } }
@@ -377,7 +365,6 @@ final class Recorder: UpstreamTransferDelegate, @unchecked Sendable {
         }
         if first { firstBody.signal() }
         if cancelOnFirstBody { transfer.cancel() }
-        if first, pauseOnFirstBody { transfer.pause() }
     }
 
     func transferDidComplete(_ transfer: UpstreamTransfer, error: UpstreamError?) {

@@ -45,12 +45,6 @@ int tg_accept4(int fd);
 int tg_set_nonblocking(int fd);
 ssize_t tg_send(int fd, const void *buf, size_t len);
 int tg_socket_cloexec(int domain, int type, int protocol);
-/// A non-blocking, close-on-exec TCP socket (TCP_NODELAY, SO_KEEPALIVE) connecting to the numeric
-/// IPv4 or IPv6 address `host` and `port`. Returns the fd (`*in_progress` = 1 while the connect is
-/// under way, 0 when it completed at once), or -errno (-EINVAL for an address that is not numeric).
-int tg_connect_numeric(const char *host, int port, int *in_progress);
-/// The pending error of a socket (SO_ERROR), or errno when it cannot be read.
-int tg_socket_error(int fd);
 
 // MARK: epoll and timerfd (the packed epoll_event stays on the C side).
 /// A new epoll set (close-on-exec); -1 and errno on failure.
