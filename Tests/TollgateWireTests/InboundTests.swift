@@ -300,6 +300,26 @@ import TollgateCore
         #expect(error.message == "boom")
     }
 
+    /// The quick path for delta chunks (no `"usage"` or `"error"` in their bytes) and the full
+    /// scan for the rest read the same: escaped words in text are deltas, a text that is
+    /// exactly "usage" or "error" is scanned and still relayed, a data line that is not an
+    /// object is left out, and an error inside a chunk still ends the stream.
+    @Test(arguments: replayChunkSizes)
+    func deltaChunksAndScannedChunksAgree(chunkSize: Int) throws {
+        let escaped = "data: {\"choices\":[{\"delta\":{\"content\":\"say \\\"usage\\\" or \\\"error\\\"\"}}]}\n\n"
+        let word = "data: {\"choices\":[{\"delta\":{\"content\":\"usage\"}}]}\n\n"
+        let notObject = "data: [1, 2]\n\ndata: {\"choices\": 1\n\n"
+        let bytes = Array((escaped + word + notObject + "data: [DONE]\n\n").utf8)
+        let outputs = replay(bytes, chunkSize: chunkSize) { OpenAIChat.makeRelay(forwardUsageChunk: false) }
+        #expect(relayed(outputs) == Array((escaped + word).utf8))
+        #expect(textBytes(outputs) == #"say \"usage\" or \"error\""#.utf8.count + "usage".utf8.count)
+        #expect(outputs.last == .done)
+        let failing = Array((escaped + "data: {\"choices\":[],\"error\":{\"message\":\"late\"}}\n\n").utf8)
+        let failed = replay(failing, chunkSize: chunkSize) { OpenAIChat.makeRelay(forwardUsageChunk: false) }
+        guard case .error(let error) = failed.last else { Issue.record("no error: \(failed)"); return }
+        #expect(error.message == "late")
+    }
+
     // MARK: helpers
 
     func relayed(_ outputs: [StreamOutput]) -> [UInt8] {

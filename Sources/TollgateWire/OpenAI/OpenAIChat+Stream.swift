@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TollgateCore
 
 /// Chat Completions chunks pass through; usage is read from them and `[DONE]` ends the answer.
@@ -61,11 +64,40 @@ extension OpenAIChat {
     struct RelayReader: SSEEventReader {
         let forwardUsageChunk: Bool
 
+        /// First and last non-blank bytes are `{` and `}`.
+        static func isObjectShaped(_ raw: UnsafeRawBufferPointer) -> Bool {
+            var start = 0, end = raw.count
+            while start < end, raw[start] == 0x20 || raw[start] == 0x0A || raw[start] == 0x0D || raw[start] == 0x09 { start += 1 }
+            while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x0A || raw[end - 1] == 0x0D || raw[end - 1] == 0x09 { end -= 1 }
+            return end - start >= 2 && raw[start] == UInt8(ascii: "{") && raw[end - 1] == UInt8(ascii: "}")
+        }
+
+        static func contains(_ raw: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
+            let n = needle.utf8CodeUnitCount
+            guard raw.count >= n, let base = raw.baseAddress else { return false }
+            let first = needle.utf8Start.pointee
+            var i = 0
+            while i <= raw.count - n {
+                // memchr finds candidates for the first byte; memcmp checks the rest.
+                guard let hit = memchr(base + i, Int32(first), raw.count - n + 1 - i) else { return false }
+                let at = base.distance(to: UnsafeRawPointer(hit))
+                if memcmp(base + at, needle.utf8Start, n) == 0 { return true }
+                i = at + 1
+            }
+            return false
+        }
+
         mutating func read(_ event: SSEEvent) -> SSEEventReading {
             var data = event.data
             if data == "[DONE]" { return SSEEventReading(.endUnsent) }
             return data.withUTF8 { utf8 -> SSEEventReading in
                 let raw = UnsafeRawBufferPointer(utf8)
+                // Most chunks are deltas: neither `"usage"` nor `"error"` occurs in their bytes (inside
+                // a JSON string every quote is escaped, so these can only be a key or a whole string
+                // value). They are relayed after a check that they are an object, without the scan.
+                if Self.isObjectShaped(raw), !Self.contains(raw, "\"usage\""), !Self.contains(raw, "\"error\"") {
+                    return SSEEventReading(.relay, textBytes: TokenEstimator.outputBytes(rawChunk: raw))
+                }
                 guard let scan = try? JSONScan.scan(raw), scan.isObject else { return SSEEventReading(.skip) }
                 if let error = scan.range(of: "error", in: raw), raw[error.lowerBound] != UInt8(ascii: "n") {
                     return SSEEventReading(.fail(OpenAIChat.error(from: try? JSONValue.parse(raw), status: 502, headers: HTTPHeaders())))
