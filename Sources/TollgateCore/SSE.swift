@@ -146,3 +146,26 @@ public enum SSEWriter {
 
     public static let done: [UInt8] = Array("data: [DONE]\n\n".utf8)
 }
+
+extension SSEParser {
+    /// The event of the common one-line shape, `data: PAYLOAD` and its blank line, read
+    /// without the general parser (the same event it would give); nil for any other shape.
+    public static func singleDataLineEvent(_ event: [UInt8]) -> SSEEvent? {
+        let n = event.count
+        guard n > 7, event[0] == 0x64, event[1] == 0x61, event[2] == 0x74, event[3] == 0x61, event[4] == 0x3A else {
+            return nil
+        }
+        var end = 5
+        while end < n, event[end] != 0x0A, event[end] != 0x0D { end += 1 }
+        // What follows the line must be its line end and the blank line, nothing else.
+        func lineEnd(at i: Int) -> Int? {  // where the line end at `i` stops ("\r\n", "\n" or "\r")
+            guard i < n else { return nil }
+            if event[i] == 0x0D { return i + 1 < n && event[i + 1] == 0x0A ? i + 2 : i + 1 }
+            return event[i] == 0x0A ? i + 1 : nil
+        }
+        guard let blank = lineEnd(at: end), lineEnd(at: blank) == n else { return nil }
+        let start = end > 5 && event[5] == 0x20 ? 6 : 5
+        guard start < end else { return nil }  // empty data: no event, as the parser says
+        return event.withUnsafeBytes { SSEEvent(data: String(decoding: UnsafeRawBufferPointer(rebasing: $0[start..<end]), as: UTF8.self)) }
+    }
+}

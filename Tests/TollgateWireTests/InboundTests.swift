@@ -320,6 +320,23 @@ import TollgateCore
         #expect(error.message == "late")
     }
 
+    /// The one-line `data:` shortcut reads what the general parser reads, and declines every
+    /// other shape.
+    @Test func theOneLineEventShortcutAgreesWithTheParser() throws {
+        let shapes = ["data: {\"a\":1}\n\n", "data:{\"a\":1}\r\n\r\n", "data:  two spaces\r\r", "data: x\r\n\n",
+                      "data: x\n\r\n", "data: x\n\r", "data: [DONE]\n\n", "data: Grüße\n\n"]
+        for shape in shapes {
+            var parser = SSEParser()
+            let expected = try parser.feed(Array(shape.utf8) + [0x0A]).first
+            #expect(SSEParser.singleDataLineEvent(Array(shape.utf8)) == expected, "\(shape)")
+            #expect(expected != nil)
+        }
+        for other in ["event: ping\ndata: {}\n\n", "data: a\ndata: b\n\n", ": comment\n\n", "data:\n\n", "data: \n\n",
+                      "id: 1\n\n", "data: x\n\nmore", "dat: x\n\n"] {
+            #expect(SSEParser.singleDataLineEvent(Array(other.utf8)) == nil, "\(other)")
+        }
+    }
+
     // MARK: helpers
 
     func relayed(_ outputs: [StreamOutput]) -> [UInt8] {

@@ -56,10 +56,16 @@ public struct SSEEventRelay<Reader: SSEEventReader>: ChatStreamDecoder {
     }
 
     private mutating func relay(_ event: [UInt8], parsing: [UInt8]? = nil) -> [StreamOutput] {
-        var parser = SSEParser()
-        var events = (try? parser.feed(parsing ?? event)) ?? []
-        if events.isEmpty, parsing == nil { events = (try? parser.feed([0x0A])) ?? [] }  // "\r\r" ends an event too
-        guard let parsed = events.first else { return [.raw(event, textBytes: 0)] }  // comments, blank lines
+        let parsed: SSEEvent
+        if parsing == nil, let single = SSEParser.singleDataLineEvent(event) {
+            parsed = single
+        } else {
+            var parser = SSEParser()
+            var events = (try? parser.feed(parsing ?? event)) ?? []
+            if events.isEmpty, parsing == nil { events = (try? parser.feed([0x0A])) ?? [] }  // "\r\r" ends an event too
+            guard let first = events.first else { return [.raw(event, textBytes: 0)] }  // comments, blank lines
+            parsed = first
+        }
         let seen = reader.read(parsed)
         switch seen.verdict {
         case .relay:
