@@ -82,7 +82,9 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         _ = tg_epoll_ctl(epollFD, 1, externalTimerFD, Self.epollIn, Self.externalTimerTag)
         refreshDate()
         let source = DispatchSource.makeReadSource(fileDescriptor: epollFD, queue: queue)
-        source.setEventHandler { [unowned self] in drain() }
+        // A strong reference for the whole drain (which may linger): the loop cannot be
+        // deinitialised on another thread while its handler runs.
+        source.setEventHandler { [weak self] in self?.drain() }
         let epoll = epollFD
         source.setCancelHandler { Glibc.close(epoll) }
         source.resume()
