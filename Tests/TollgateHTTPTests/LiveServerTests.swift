@@ -205,3 +205,49 @@ final class LiveServer {
         #expect(live.server.openConnections <= 32)
     }
 }
+
+/// `server.loop_linger_microseconds`: the loop's thread waits in its own epoll set after a
+/// batch, so back-to-back requests on one connection are taken there, without a Dispatch
+/// wake-up; work queued on the loop still runs while traffic keeps it busy; 0 turns it off.
+@Suite struct LoopLingerTests {
+    static func hammer(_ live: LiveServer, for seconds: Double) throws -> Int {
+        let client = try live.client()
+        let end = Date().addingTimeInterval(seconds)
+        var answered = 0
+        while Date() < end {
+            try client.send("GET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
+            if try client.readResponse().status == 200 { answered += 1 }
+        }
+        return answered
+    }
+
+    @Test func backToBackRequestsAreTakenWhileTheLoopLingers() throws {
+        var settings = ServerSettings()
+        settings.loopLingerMicroseconds = 2000
+        let live = try LiveServer(settings: settings, loops: 1)
+        let loop = live.server.loops[0]
+        // Queued work runs while the loop is kept busy (a Dispatch wake-up holds it ≤ 2 ms).
+        let ran = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            for _ in 0..<20 {
+                loop.queue.async { ran.signal() }
+                if ran.wait(timeout: .now() + 1) == .timedOut { return }
+            }
+            done.signal()
+        }
+        #expect(try Self.hammer(live, for: 0.5) > 20)
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(loop.queue.sync { loop.lingerWakes } > 0)
+    }
+
+    @Test func zeroTurnsItOff() throws {
+        var settings = ServerSettings()
+        settings.loopLingerMicroseconds = 0
+        let live = try LiveServer(settings: settings, loops: 1)
+        #expect(try Self.hammer(live, for: 0.2) > 5)
+        let loop = live.server.loops[0]
+        #expect(loop.queue.sync { loop.lingerWakes } == 0)
+        #expect(loop.queue.sync { loop.lingerNanoseconds } == 0)
+    }
+}
