@@ -59,27 +59,28 @@ int tg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token) {
     ev.data.u64 = token;
     return epoll_ctl(epfd, op, fd, &ev);
 }
-int tg_epoll_wait(int epfd, uint64_t *tokens, uint32_t *masks, int max, int timeout_ms) {
+/// Waits with epoll_wait (timeout_ns < 0: `timeout_ms`) or epoll_pwait2 (a nanosecond timeout),
+/// retrying on EINTR, and copies the ready events' tokens and masks out of the packed structs.
+static int wait_events(int epfd, uint64_t *tokens, uint32_t *masks, int max, int timeout_ms, int64_t timeout_ns) {
     struct epoll_event events[256];
     if (max > 256) max = 256;
+    struct timespec timeout = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
     int n;
-    do { n = epoll_wait(epfd, events, max, timeout_ms); } while (n < 0 && errno == EINTR);
+    do {
+        n = timeout_ns < 0 ? epoll_wait(epfd, events, max, timeout_ms)
+                           : (int)syscall(SYS_epoll_pwait2, epfd, events, max, &timeout, NULL, 0);
+    } while (n < 0 && errno == EINTR);
     for (int i = 0; i < n; i++) {
         tokens[i] = events[i].data.u64;
         masks[i] = events[i].events;
     }
     return n;
 }
+int tg_epoll_wait(int epfd, uint64_t *tokens, uint32_t *masks, int max, int timeout_ms) {
+    return wait_events(epfd, tokens, masks, max, timeout_ms, -1);
+}
 int tg_epoll_wait_ns(int epfd, uint64_t *tokens, uint32_t *masks, int max, int64_t timeout_ns) {
-    struct epoll_event events[256];
-    if (max > 256) max = 256;
-    struct timespec timeout = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
-    int n;
-    do { n = (int)syscall(SYS_epoll_pwait2, epfd, events, max, &timeout, NULL, 0); } while (n < 0 && errno == EINTR);
-    for (int i = 0; i < n; i++) {
-        tokens[i] = events[i].data.u64;
-        masks[i] = events[i].events;
-    }
+    int n = wait_events(epfd, tokens, masks, max, 0, timeout_ns < 0 ? 0 : timeout_ns);
     return n < 0 ? -errno : n;
 }
 int tg_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
