@@ -9,6 +9,9 @@
 #   nginx-proxy        nginx reverse proxy with an upstream keepalive pool in
 #                      front of the same upstream (what a well-tuned proxy hop
 #                      costs)
+#   curl-proxy         bench/curl-proxy.c: the least a proxy on libcurl's multi
+#                      interface can do, one epoll loop per core (what libcurl
+#                      allows: the ceiling of tollgate's stack)
 #   tollgate           tollgate in front of the same upstream (default loops)
 #   tollgate-1loop     the same with `serve --loops 1`
 #   tollgate-noledger  the same with `serve --no-ledger` (no ledger rows)
@@ -34,7 +37,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_CONNS=${BENCH_CONNS:-"1 8 32 128"}
 BENCH_MODES=${BENCH_MODES:-"json sse"}
-BENCH_TARGETS=${BENCH_TARGETS:-"direct nginx-proxy tollgate tollgate-1loop tollgate-noledger"}
+BENCH_TARGETS=${BENCH_TARGETS:-"direct nginx-proxy curl-proxy tollgate tollgate-1loop tollgate-noledger"}
 BENCH_THREADS=${BENCH_THREADS:-1}
 BENCH_READY_TIMEOUT=${BENCH_READY_TIMEOUT:-10}
 BENCH_ALLOW_ERRORS=${BENCH_ALLOW_ERRORS:-0}
@@ -42,6 +45,8 @@ PORT_A=${BENCH_PORT_A:-18081}   # canned JSON upstream
 PORT_B=${BENCH_PORT_B:-18082}   # canned SSE upstream
 PORT_C=${BENCH_PORT_C:-18083}   # nginx proxy -> A
 PORT_D=${BENCH_PORT_D:-18084}   # nginx proxy -> B
+PORT_E=${BENCH_PORT_E:-18085}   # curl-proxy -> A
+PORT_F=${BENCH_PORT_F:-18086}   # curl-proxy -> B
 PORT_T=${BENCH_PORT_T:-18090}   # tollgate
 PORT_T1=${BENCH_PORT_T1:-18091} # tollgate-1loop
 PORT_TN=${BENCH_PORT_TN:-18092} # tollgate-noledger
@@ -52,6 +57,8 @@ TOLLGATE_BIN=${TOLLGATE_BIN:-.build/release/tollgate}
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)}
 WRK_BIN=${WRK_BIN:-$(command -v wrk 2>/dev/null || echo /usr/bin/wrk)}
 CURL_BIN=${CURL_BIN:-$(command -v curl 2>/dev/null || echo curl)}
+CC_BIN=${CC_BIN:-$(command -v cc 2>/dev/null || echo cc)}
+CURL_PROXY_THREADS=${CURL_PROXY_THREADS:-$(nproc)}
 
 LUA_SCRIPT="$BENCH_SRC/post.lua"
 REQ_JSON="$BENCH_SRC/canned/request.json"
@@ -95,12 +102,13 @@ for m in $BENCH_MODES; do
 done
 [[ -n ${BENCH_MODES// /} ]] || die "BENCH_MODES is empty"
 for t in $BENCH_TARGETS; do
-  has_word "$t" direct nginx-proxy $TOLLGATE_VARIANTS ||
-    die "unknown target '$t' in BENCH_TARGETS (want: direct nginx-proxy $TOLLGATE_VARIANTS)"
+  has_word "$t" direct nginx-proxy curl-proxy $TOLLGATE_VARIANTS ||
+    die "unknown target '$t' in BENCH_TARGETS (want: direct nginx-proxy curl-proxy $TOLLGATE_VARIANTS)"
 done
 [[ -n ${BENCH_TARGETS// /} ]] || die "BENCH_TARGETS is empty"
 is_uint "$BENCH_STREAMS" || die "BENCH_STREAMS must be a non-negative integer (got '$BENCH_STREAMS')"
 WANT_PROXY=0; has_word nginx-proxy $BENCH_TARGETS && WANT_PROXY=1
+WANT_CURLPROXY=0; has_word curl-proxy $BENCH_TARGETS && WANT_CURLPROXY=1
 declare -A TG_PORT=([tollgate]=$PORT_T [tollgate-1loop]=$PORT_T1 [tollgate-noledger]=$PORT_TN [tollgate-quiet]=$PORT_TQ)
 TG_TARGETS=""   # the tollgate variants selected, in BENCH_TARGETS order
 for t in $BENCH_TARGETS; do
@@ -111,6 +119,7 @@ WANT_STREAMS=0; (( WANT_TOLLGATE && BENCH_STREAMS > 0 )) && WANT_STREAMS=1
 
 ports=("$PORT_A" "$PORT_B")
 (( WANT_PROXY )) && ports+=("$PORT_C" "$PORT_D")
+(( WANT_CURLPROXY )) && ports+=("$PORT_E" "$PORT_F")
 for t in $TG_TARGETS; do ports+=("${TG_PORT[$t]}"); done
 for p in "${ports[@]}"; do
   is_uint "$p" && (( p > 0 && p < 65536 )) || die "invalid port '$p'"
@@ -133,6 +142,10 @@ need_exe() { # need_exe LABEL PATH HINT
 need_exe wrk "$WRK_BIN" "install wrk (Debian: apt-get install wrk) or set WRK_BIN"
 need_exe nginx "$NGINX_BIN" "install nginx (Debian: apt-get install nginx-light) or set NGINX_BIN"
 need_exe curl "$CURL_BIN" "install curl or set CURL_BIN"
+if (( WANT_CURLPROXY )); then
+  need_exe cc "$CC_BIN" "install a C compiler (Debian: apt-get install gcc) or leave curl-proxy out of BENCH_TARGETS"
+  [[ -f $BENCH_SRC/curl-proxy.c ]] || { printf '[bench] missing bench file: %s\n' "$BENCH_SRC/curl-proxy.c" >&2; missing=1; }
+fi
 for tool in awk sed sort; do
   need_exe "$tool" "$tool" "install it (coreutils/mawk/sed)"
 done
@@ -291,6 +304,24 @@ start_nginx() { # start_nginx NAME TEMPLATE PORT...
   log "nginx-$name up (pid $pid, ports $*)"
 }
 
+# ----------------------------------------------------------- curl-proxy ----
+# Two processes (json -> A, sse -> B), CURL_PROXY_THREADS loops each; the json one's RSS is reported.
+start_curl_proxy() {
+  local log="$OUT/curl-proxy.log" pid port upstream
+  "$CC_BIN" -O2 -Wall -o "$OUT/curl-proxy" "$BENCH_SRC/curl-proxy.c" -lcurl -lpthread >"$log" 2>&1 ||
+    { cat "$log" >&2; die "could not build bench/curl-proxy.c (libcurl's headers: apt-get install libcurl4-openssl-dev)"; }
+  for port in "$PORT_E" "$PORT_F"; do
+    upstream=http://127.0.0.1:$PORT_A
+    [[ $port == "$PORT_F" ]] && upstream=http://127.0.0.1:$PORT_B
+    "$OUT/curl-proxy" "$port" "$upstream" "$CURL_PROXY_THREADS" </dev/null >>"$log" 2>&1 &
+    pid=$!
+    track "$pid" "curl-proxy-$port"
+    [[ $port == "$PORT_E" ]] && TARGET_PID[curl-proxy]=$pid
+    wait_http curl-proxy "$pid" "http://127.0.0.1:$port/" any "$log"
+  done
+  log "curl-proxy up (ports $PORT_E $PORT_F, $CURL_PROXY_THREADS threads each)"
+}
+
 # ------------------------------------------------------------- tollgate ----
 # rss_kb PID -> "RSS_KB HWM_KB" summed over PID and its direct children (an
 # nginx master and its worker; tollgate is one process), or nothing if gone.
@@ -354,6 +385,8 @@ url_for() { # url_for TARGET MODE
     direct/sse)       port=$PORT_B ;;
     nginx-proxy/json) port=$PORT_C ;;
     nginx-proxy/sse)  port=$PORT_D ;;
+    curl-proxy/json)  port=$PORT_E ;;
+    curl-proxy/sse)   port=$PORT_F ;;
     tollgate*/*)      port=${TG_PORT[$1]} ;;
   esac
   printf 'http://127.0.0.1:%s/v1/chat/completions' "$port"
@@ -481,6 +514,7 @@ if (( WANT_PROXY )); then
   start_nginx proxy "$BENCH_SRC/nginx-proxy.conf.in" "$PORT_C" "$PORT_D"
   TARGET_PID[nginx-proxy]=$LAST_PID
 fi
+(( WANT_CURLPROXY )) && start_curl_proxy
 TG_DESC="not benchmarked (BENCH_TARGETS=\"$BENCH_TARGETS\")"
 if (( WANT_TOLLGATE )); then
   # Describe the binary before starting it (it may be rebuilt during the run).
@@ -585,7 +619,8 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
   echo "## Proxy overhead vs direct"
   echo
   echo "One row per tollgate variant. added p50 = target p50 − direct p50 at the same mode and conns;"
-  echo "ratios are the variant's against nginx-proxy. n/a where a point is missing, had errors or stalled."
+  echo "ratios are the variant's against nginx-proxy, and in the last column against curl-proxy (the"
+  echo "ceiling of a libcurl proxy). n/a where a point is missing, had errors or stalled."
   echo
   if [[ -z $TG_TARGETS ]]; then echo "(no tollgate variant in BENCH_TARGETS)"; else
   awk -F'\t' -v variants="$TG_TARGETS" '
@@ -598,11 +633,12 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
     }
     END {
       nv = split(variants, v, " ")
-      print "| mode | conns | variant | direct p50 (µs) | nginx-proxy added p50 (µs) | variant added p50 (µs) | variant ÷ nginx-proxy added p50 | variant ÷ nginx-proxy req/s |"
-      print "|---|---:|---|---:|---:|---:|---:|---:|"
+      print "| mode | conns | variant | direct p50 (µs) | nginx-proxy added p50 (µs) | variant added p50 (µs) | variant ÷ nginx-proxy added p50 | variant ÷ nginx-proxy req/s | curl-proxy ÷ nginx-proxy req/s | variant ÷ curl-proxy req/s |"
+      print "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
       for (i = 1; i <= n; i++) {
         split(order[i], mc, SUBSEP)
-        d = "direct" SUBSEP order[i]; x = "nginx-proxy" SUBSEP order[i]
+        d = "direct" SUBSEP order[i]; x = "nginx-proxy" SUBSEP order[i]; cp = "curl-proxy" SUBSEP order[i]
+        cr = (ok(x) && ok(cp) && rps[x] > 0) ? sprintf("%.2f", rps[cp] / rps[x]) : "n/a"
         dp = ok(d) ? p50[d] : "n/a"
         xa = (ok(d) && ok(x)) ? p50[x] - p50[d] : "n/a"
         for (j = 1; j <= nv; j++) {
@@ -610,8 +646,9 @@ if [[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1) ]]; then G
           ta = (ok(d) && ok(t)) ? p50[t] - p50[d] : "n/a"
           ar = (xa != "n/a" && ta != "n/a" && xa > 0) ? sprintf("%.2f×", ta / xa) : "n/a"
           rr = (ok(x) && ok(t) && rps[x] > 0) ? sprintf("%.2f", rps[t] / rps[x]) : "n/a"
-          printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mc[1], mc[2], v[j], dp,
-            (xa != "n/a" ? sgn(xa) : xa), (ta != "n/a" ? sgn(ta) : ta), ar, rr
+          rc = (ok(cp) && ok(t) && rps[cp] > 0) ? sprintf("%.2f", rps[t] / rps[cp]) : "n/a"
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mc[1], mc[2], v[j], dp,
+            (xa != "n/a" ? sgn(xa) : xa), (ta != "n/a" ? sgn(ta) : ta), ar, rr, cr, rc
         }
       }
     }' "$TSV"
