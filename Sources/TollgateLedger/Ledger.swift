@@ -51,9 +51,13 @@ public struct LedgerRow: Sendable, Equatable {
     }
 }
 
-/// The SQLite ledger: one connection (WAL mode) on its own serial queue.
+/// The SQLite ledger: one connection (WAL mode). Work that may wait (queued writes, the
+/// checkpoint, reports) runs on the ledger's serial queue; an event loop commits its batch's
+/// rows on its own thread when the connection is free (`commitIfFree`). Every use of the
+/// connection holds `dbLock`, so the two never overlap and a loop never waits for the other.
 public final class Ledger: @unchecked Sendable {
     private let queue = DispatchQueue(label: "tollgate.ledger")
+    private let dbLock = Mutex(())
     private let db: SQLiteConnection
     var connection: SQLiteConnection { db }
     private let insert: SQLiteStatement
@@ -106,13 +110,13 @@ public final class Ledger: @unchecked Sendable {
         commit = try db.prepare("COMMIT")
     }
 
-    /// Rows written since the last checkpoint (touched on the ledger's queue only).
+    /// Rows written since the last checkpoint (touched under `dbLock` only).
     private var rowsSinceCheckpoint = 0
     private var checkpointQueued = false
     /// Rows after which the WAL is copied into the database file (about 1,000 WAL pages hold more).
     static let rowsPerCheckpoint = 2000
 
-    /// Called on the ledger's queue after a commit: every `rowsPerCheckpoint` rows, a PASSIVE
+    /// Called under `dbLock` after a commit: every `rowsPerCheckpoint` rows, a PASSIVE
     /// checkpoint is queued behind the writes waiting now. It runs on the writer's own
     /// connection and queue, so it completes and the next commit starts the WAL from its
     /// beginning (a checkpoint on a second connection racing the writer never completes, and
@@ -122,9 +126,11 @@ public final class Ledger: @unchecked Sendable {
         guard rowsSinceCheckpoint >= Self.rowsPerCheckpoint, !checkpointQueued else { return }
         checkpointQueued = true
         queue.async { [self] in
-            rowsSinceCheckpoint = 0
-            checkpointQueued = false
-            try? db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            dbLock.withLock { _ in
+                rowsSinceCheckpoint = 0
+                checkpointQueued = false
+                try? db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            }
         }
     }
 
@@ -152,9 +158,12 @@ public final class Ledger: @unchecked Sendable {
         }
         guard !batch.isEmpty else { return }
         let rows = batch.flatMap(\.rows)
-        let outcome = insert(rows)
+        let outcome = dbLock.withLock { _ in
+            let outcome = insert(rows)
+            noteWritten(rows.count)
+            return outcome
+        }
         for write in batch { write.queue.async { write.done(outcome) } }
-        noteWritten(rows.count)
     }
 
     private func insert(_ rows: [LedgerRow]) -> SQLiteError? {
@@ -174,24 +183,50 @@ public final class Ledger: @unchecked Sendable {
         if let error = commitNow([row]) { throw error }
     }
 
-    /// Commits `rows` in one transaction on the calling thread (the ledger's queue is taken
-    /// synchronously, which libdispatch runs in place when it is idle): no thread hop. An event
-    /// loop uses it at the end of a batch, for the rows of every answer ending in that batch.
+    /// Commits `rows` in one transaction on the calling thread, waiting for the connection if
+    /// it is in use.
     public func commitNow(_ rows: [LedgerRow]) -> SQLiteError? {
         guard !rows.isEmpty else { return nil }
-        return queue.sync {
+        return dbLock.withLock { _ in
             let error = insert(rows)
             noteWritten(rows.count)
             return error
         }
     }
 
+    /// What `commitIfFree` did.
+    public enum ImmediateCommit: Sendable {
+        /// The rows were committed on the calling thread (or the commit failed with this error).
+        case committed(SQLiteError?)
+        /// The connection was in use (a checkpoint, another loop's commit, a report): nothing
+        /// was written; queue the rows with `record` instead of waiting.
+        case busy
+    }
+
+    /// Commits `rows` in one transaction on the calling thread if the connection is free at
+    /// this moment, without a thread hop; never waits. An event loop uses it at the end of a
+    /// batch for the rows of every answer ending in that batch, and falls back to `record`
+    /// when the answer is `busy`, so a checkpoint's fsync or another loop's commit never
+    /// stalls the connections it serves.
+    public func commitIfFree(_ rows: [LedgerRow]) -> ImmediateCommit {
+        guard !rows.isEmpty else { return .committed(nil) }
+        let outcome: SQLiteError?? = dbLock.withLockIfAvailable { _ in
+            let error = insert(rows)
+            noteWritten(rows.count)
+            return error
+        }
+        guard let outcome else { return .busy }
+        return .committed(outcome)
+    }
+
     /// The answer of `requestID` was committed as `ok` but its last bytes never left (the
     /// client's connection died first): its row becomes `client_cancelled` (499).
     public func markUndelivered(requestID: String) {
         queue.async { [self] in
-            let sql = "UPDATE requests SET outcome = 'client_cancelled', status = 499 WHERE request_id = ? AND outcome = 'ok'"
-            if let statement = try? db.prepare(sql) { try? statement.run([.text(requestID)]) }
+            dbLock.withLock { _ in
+                let sql = "UPDATE requests SET outcome = 'client_cancelled', status = 499 WHERE request_id = ? AND outcome = 'ok'"
+                if let statement = try? db.prepare(sql) { try? statement.run([.text(requestID)]) }
+            }
         }
     }
 
@@ -218,10 +253,12 @@ public final class Ledger: @unchecked Sendable {
     /// Runs `body` on the ledger's queue and waits for it.
     func onQueue<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         let result: Result<T, SQLiteError> = queue.sync {
-            do throws(SQLiteError) {
-                return .success(try body())
-            } catch {
-                return .failure(error)
+            dbLock.withLock { _ in
+                do throws(SQLiteError) {
+                    return .success(try body())
+                } catch {
+                    return .failure(error)
+                }
             }
         }
         return try result.get()
@@ -239,18 +276,14 @@ public final class Ledger: @unchecked Sendable {
     }
 
     public func allRows() throws(SQLiteError) -> [LedgerRow] {
-        let result: Result<[[SQLiteStatement.Value]], SQLiteError> = queue.sync {
-            do throws(SQLiteError) {
-                return .success(try db.prepare("""
-                    SELECT time_ms, request_id, client, route, provider, model, streamed, outcome, attempt, status,
-                        input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
-                        ttfb_ms, total_ms, api, list_cost_usd FROM requests ORDER BY id
-                    """).rows())
-            } catch {
-                return .failure(error)
-            }
+        let rows = try onQueue { () throws(SQLiteError) in
+            try db.prepare("""
+                SELECT time_ms, request_id, client, route, provider, model, streamed, outcome, attempt, status,
+                    input_tokens, cached_tokens, output_tokens, reasoning_tokens, tokens_estimated, cost_usd,
+                    ttfb_ms, total_ms, api, list_cost_usd FROM requests ORDER BY id
+                """).rows()
         }
-        return try result.get().map { r in
+        return rows.map { r in
             LedgerRow(timeMs: r[0].int, requestID: r[1].text, client: r[2].optionalText,
                       api: InboundAPI(rawValue: r[18].text) ?? .chat, route: r[3].text,
                       provider: r[4].text, model: r[5].text, streamed: r[6].int != 0, outcome: LedgerOutcome(rawValue: r[7].text) ?? .upstreamError,

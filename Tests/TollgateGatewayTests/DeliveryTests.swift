@@ -1,6 +1,8 @@
+import Dispatch
 import Foundation
 import Testing
 import TollgateCore
+@testable import TollgateLedger
 import TollgateTestSupport
 
 /// `ok` is recorded only for an answer that left tollgate: when the client's connection dies
@@ -48,5 +50,45 @@ import TollgateTestSupport
         #expect(response.status == 200)
         usleep(100_000)
         #expect(try gate.ledger.allRows().map(\.outcome) == [.ok])
+    }
+
+    /// While the ledger's connection is held (a checkpoint's fsync, the other loop's commit, a
+    /// report), a loop queues its rows instead of waiting: the answer still waits for its row,
+    /// but the loop goes on serving other connections.
+    @Test func aBusyLedgerHoldsTheAnswerButNotTheLoop() throws {
+        let upstream = try Upstreams.healthy("held")
+        let gate = try GatewayHarness(config: GatewayHarness.config([("a", upstream.baseURL, ["m"])]), loops: 1)
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let ledger = gate.ledger
+        DispatchQueue.global().async {
+            try? ledger.onQueue { () throws(SQLiteError) in
+                held.signal()
+                _ = release.wait(timeout: .now() + 30)
+            }
+        }
+        held.wait()
+        var released = false
+        defer { if !released { release.signal() } }
+
+        let chat = try gate.client()
+        try chat.send(postRequest("/v1/chat/completions", json: chatBody(model: "m")))
+        // Time for the upstream's answer to reach the loop, which then finds the ledger busy.
+        usleep(300_000)
+        // The only loop still answers another client...
+        let other = try gate.client(timeout: 5)
+        try other.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        let health = try other.readResponse()
+        #expect(health.status == 200, "\(health.status) \(String(decoding: health.body, as: UTF8.self))")
+        // ...while the chat answer waits for its row to be committed.
+        var pfd = pollfd(fd: chat.fd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pfd, 1, 200) == 0)
+
+        release.signal()
+        released = true
+        let answer = try chat.readResponse()
+        #expect(answer.status == 200)
+        let rows = try gate.ledgerRows(atLeast: 1)
+        #expect(rows.map(\.outcome) == [.ok])
     }
 }

@@ -20,7 +20,7 @@ final class GatewayHarness: @unchecked Sendable {
 
     /// `directory` reuses another harness's folder (and so its ledger), as after a restart.
     init(config json: String, environment: [String: String] = [:], directory existing: URL? = nil,
-         settings: ((inout ServerSettings) -> Void)? = nil) throws {
+         loops: Int = 2, settings: ((inout ServerSettings) -> Void)? = nil) throws {
         ownsDirectory = existing == nil
         directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("tollgate-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -32,7 +32,7 @@ final class GatewayHarness: @unchecked Sendable {
         logger.logLevel = .critical
         gateway = Gateway(snapshot: GatewaySnapshot(config: config, providers: resolved.providers), ledger: ledger,
                           logger: logger)
-        server = HTTPServer(settings: config.server, loops: 2, handler: gateway)
+        server = HTTPServer(settings: config.server, loops: loops, handler: gateway)
         port = try server.start(listen: ListenAddress(host: "127.0.0.1", port: 0))
     }
 

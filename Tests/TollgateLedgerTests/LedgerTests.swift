@@ -39,6 +39,36 @@ import TollgateCore
         #expect(try ledger.allRows().map(\.requestID) == ["a", "b"])
     }
 
+    @Test func commitIfFreeCommitsInPlaceAndNeverWaitsForABusyConnection() throws {
+        let dir = try LedgerDirectory()
+        let ledger = try Ledger(path: dir.ledgerPath)
+        defer { ledger.close() }
+        guard case .committed(nil) = ledger.commitIfFree([.make(requestID: "free")]) else {
+            Issue.record("a free ledger did not commit in place")
+            return
+        }
+        #expect(try ledger.allRows().map(\.requestID) == ["free"])
+
+        // Another thread holds the connection (as a checkpoint does). If commitIfFree waited
+        // for it, it would return only when the holder gives up after 5 s, and committed.
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? ledger.onQueue { () throws(SQLiteError) in
+                held.signal()
+                _ = release.wait(timeout: .now() + 5)
+            }
+        }
+        held.wait()
+        let busy = ledger.commitIfFree([.make(requestID: "while-busy")])
+        release.signal()
+        guard case .busy = busy else {
+            Issue.record("commitIfFree waited for a busy connection: \(busy)")
+            return
+        }
+        #expect(try ledger.allRows().map(\.requestID) == ["free"])
+    }
+
     @Test func rowsArrivingWhileACommitRunsAreCommittedTogether() throws {
         let dir = try LedgerDirectory()
         let ledger = try Ledger(path: dir.ledgerPath)

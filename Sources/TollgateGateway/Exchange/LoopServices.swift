@@ -52,8 +52,22 @@ final class LoopLedger {
         rows.removeAll()
         waiting.removeAll()
         let start = DispatchTime.now().uptimeNanoseconds
-        let error = ledger.commitNow(batch)
-        metrics.recordLedgerCommit(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, rows: batch.count,
+        switch ledger.commitIfFree(batch) {
+        case .committed(let error):
+            committed(batch.count, error: error, since: start, continuations)
+        case .busy:
+            // A checkpoint or the other loop holds the connection: queue the rows rather than
+            // wait, and release these answers when they are committed; the loop serves on.
+            let box = LoopBound((self, continuations))
+            ledger.record(batch, callbackQueue: loop.queue) { error in
+                let (ledger, continuations) = box.value
+                ledger.loop.batch { ledger.committed(batch.count, error: error, since: start, continuations) }
+            }
+        }
+    }
+
+    private func committed(_ count: Int, error: SQLiteError?, since start: UInt64, _ continuations: [() -> Void]) {
+        metrics.recordLedgerCommit(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, rows: count,
                                    failed: error != nil)
         if let error { logError("ledger write failed: \(error)") }
         for then in continuations { then() }
