@@ -11,6 +11,15 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
     public mutating func add(_ name: String, _ value: String) { entries.append((name, value)) }
 
+    public mutating func reserveCapacity(_ count: Int) { entries.reserveCapacity(count) }
+
+    /// How many fields are named `name` (no list is built).
+    public func count(of name: String) -> Int {
+        var n = 0
+        for entry in entries where entry.name.equalsIgnoringASCIICase(name) { n += 1 }
+        return n
+    }
+
     /// Replaces every field named `name` with one field.
     public mutating func set(_ name: String, _ value: String) {
         remove(name)

@@ -67,6 +67,8 @@ struct JSONScanner: JSONCursor {
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of JSON") }
         let isObject = bytes[index] == UInt8(ascii: "{")
+        // One allocation for a typical object's members instead of growing 1, 2, 4, 8, 16.
+        if isObject { members.reserveCapacity(16) }
         try skipValue(recordMembers: isObject)
         skipWhitespace()
         guard index == bytes.count else { throw fail("unexpected data after the JSON value") }

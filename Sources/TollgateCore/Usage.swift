@@ -29,23 +29,46 @@ public struct Usage: Sendable, Equatable {
         for i in scan.members.indices {
             let member = scan.members[i]
             switch Self.key(scan, i, bytes) {
-            case "prompt_tokens": promptTokens = Self.int(bytes, member.value)
-            case "completion_tokens": completionTokens = Self.int(bytes, member.value)
-            case "prompt_tokens_details": cachedTokens = Self.nested(bytes, member.value, "cached_tokens")
-            case "completion_tokens_details": reasoningTokens = Self.nested(bytes, member.value, "reasoning_tokens")
-            default: break
+            case .promptTokens?: promptTokens = Self.int(bytes, member.value)
+            case .completionTokens?: completionTokens = Self.int(bytes, member.value)
+            case .promptTokensDetails?: cachedTokens = Self.nested(bytes, member.value, "cached_tokens")
+            case .completionTokensDetails?: reasoningTokens = Self.nested(bytes, member.value, "reasoning_tokens")
+            case nil: break
             }
         }
     }
 
-    /// The four keys read, matched as bytes (a key with escapes is decoded first).
-    private static func key(_ scan: JSONScan, _ i: Int, _ bytes: UnsafeRawBufferPointer) -> String? {
+    /// The four keys read, matched as bytes without building a string (a key with escapes is
+    /// decoded first); nil for any other key.
+    private static func key(_ scan: JSONScan, _ i: Int, _ bytes: UnsafeRawBufferPointer) -> OpenAIKey? {
         let range = scan.members[i].key
         guard range.count >= 13, range.count <= 25 else { return nil }
         if scan.escapedKeys.contains(i) {
-            return (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - 1)..<(range.upperBound + 1)])))?.stringValue
+            let decoded = (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - 1)..<(range.upperBound + 1)])))?.stringValue
+            return decoded.flatMap(OpenAIKey.init(rawValue:))
         }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+        return OpenAIKey.allCases.first { key in
+            let name = key.name
+            return name.utf8CodeUnitCount == raw.count && name.withUTF8Buffer { raw.elementsEqual($0) }
+        }
+    }
+
+    private enum OpenAIKey: String, CaseIterable {
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+        case promptTokensDetails = "prompt_tokens_details"
+        case completionTokensDetails = "completion_tokens_details"
+
+        /// The key's bytes, without a string built at run time.
+        var name: StaticString {
+            switch self {
+            case .promptTokens: "prompt_tokens"
+            case .completionTokens: "completion_tokens"
+            case .promptTokensDetails: "prompt_tokens_details"
+            case .completionTokensDetails: "completion_tokens_details"
+            }
+        }
     }
 
     /// A member value as `JSONValue.intValue` reads it, 0 when it is not a number.

@@ -222,6 +222,7 @@ public struct HTTPParser: Sendable {
 
     private func parseHead(upTo end: Int) throws(HTTPParseError) -> HTTPRequest {
         var lines: [ArraySlice<UInt8>] = []
+        lines.reserveCapacity(24)
         var start = position
         var i = position
         while i < end {
@@ -250,6 +251,7 @@ public struct HTTPParser: Sendable {
             throw .badRequest("invalid HTTP version")
         }
         var headers = HTTPHeaders()
+        headers.reserveCapacity(lines.count - 1)
         for line in lines.dropFirst() {
             if line.first == 0x20 || line.first == 0x09 { throw .badRequest("obsolete header line folding") }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .badRequest("header line without a colon") }
@@ -263,7 +265,7 @@ public struct HTTPParser: Sendable {
             }
             headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
-        if version == .http11, headers.values("Host").count != 1 {
+        if version == .http11, headers.count(of: "Host") != 1 {
             throw .badRequest("HTTP/1.1 requires exactly one Host header")
         }
         let method = String(decoding: parts[0], as: UTF8.self)
@@ -272,9 +274,19 @@ public struct HTTPParser: Sendable {
     }
 
     private mutating func beginBody(for request: HTTPRequest) throws(HTTPParseError) {
+        pending = request
+        let codingFields = request.headers.count(of: "Transfer-Encoding")
+        let lengthFields = request.headers.count(of: "Content-Length")
+        // The common case, one Content-Length of plain digits, read without building lists.
+        if codingFields == 0, lengthFields == 1, let text = request.headers["Content-Length"], !text.isEmpty,
+           text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(text) {
+            guard length <= maxBodyBytes else { throw fail(.bodyTooLarge(limit: maxBodyBytes)) }
+            state = .fixedBody(length: length)
+            expectsContinue = length > 0 && request.headers.hasToken("100-continue", in: "Expect")
+            return
+        }
         let codings = request.headers.values("Transfer-Encoding")
         let lengths = request.headers.values("Content-Length")
-        pending = request
         if !codings.isEmpty {
             guard lengths.isEmpty else { throw fail(.badRequest("both Transfer-Encoding and Content-Length")) }
             let list = codings.flatMap { $0.split(separator: ",").map { $0.trimmingWhitespaceASCII().lowercased() } }

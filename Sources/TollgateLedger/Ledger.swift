@@ -169,7 +169,7 @@ public final class Ledger: @unchecked Sendable {
     private func insert(_ rows: [LedgerRow]) -> SQLiteError? {
         do throws(SQLiteError) {
             try begin.run()
-            for row in rows { try insert.run(values(row)) }
+            for row in rows { try insert.runBindingInPlace(values(row)) }
             try commit.run()
             return nil
         } catch {

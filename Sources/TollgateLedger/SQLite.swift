@@ -115,6 +115,49 @@ public final class SQLiteStatement {
 
     public func run(_ values: [Value] = []) throws(SQLiteError) { _ = try rows(values) }
 
+    /// Runs a statement that returns no rows (an insert), its texts bound without copies: their
+    /// bytes are gathered in one temporary buffer (on the stack when small) that outlives the
+    /// step, and the bindings are cleared before it is released. `run` has SQLite copy each text.
+    public func runBindingInPlace(_ values: [Value]) throws(SQLiteError) {
+        var textBytes = 0
+        for case .text(let text) in values { textBytes += text.utf8.count }
+        let outcome: SQLiteError? = withUnsafeTemporaryAllocation(byteCount: max(textBytes, 1), alignment: 1) { buffer in
+            let base = buffer.baseAddress!
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+            defer {
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+            }
+            var at = 0
+            for (i, value) in values.enumerated() {
+                let index = Int32(i + 1)
+                let rc: Int32
+                switch value {
+                case .null: rc = sqlite3_bind_null(handle, index)
+                case .int(let v): rc = sqlite3_bind_int64(handle, index, v)
+                case .double(let v): rc = sqlite3_bind_double(handle, index, v)
+                case .text(var v):
+                    let start = base + at
+                    let count = v.withUTF8 { utf8 in
+                        if let source = utf8.baseAddress { start.copyMemory(from: source, byteCount: utf8.count) }
+                        return utf8.count
+                    }
+                    at += count
+                    // A nil destructor is SQLITE_STATIC: SQLite reads the bytes where they are.
+                    rc = sqlite3_bind_text(handle, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+                }
+                guard rc == SQLITE_OK else { return connection.error(rc, sql: sql) }
+            }
+            while true {
+                let rc = sqlite3_step(handle)
+                if rc == SQLITE_DONE { return nil }
+                if rc != SQLITE_ROW { return connection.error(rc, sql: sql) }
+            }
+        }
+        if let outcome { throw outcome }
+    }
+
     private func column(_ i: Int32) -> Value {
         switch sqlite3_column_type(handle, i) {
         case SQLITE_INTEGER: .int(sqlite3_column_int64(handle, i))

@@ -22,7 +22,7 @@ public final class UpstreamClient {
     /// What each easy handle is configured for (the request's shape: method, URL, headers,
     /// timeouts) and the header list it uses. A handle whose next request has the same shape
     /// keeps its options; only the body and the transfer's pointers change.
-    private var configured: [UnsafeMutableRawPointer: (shape: String?, headers: UnsafeMutablePointer<curl_slist>?)] = [:]
+    private var configured: [UnsafeMutableRawPointer: (shape: Shape?, headers: UnsafeMutablePointer<curl_slist>?)] = [:]
     /// Depth of calls into curl; while non-zero, curl's multi API must not be re-entered.
     private var curlDepth = 0
     /// curl asked for a timeout run now: done once, at the end of the batch.
@@ -196,13 +196,21 @@ public final class UpstreamClient {
         if let list = configured.removeValue(forKey: easy)?.headers { curl_slist_free_all(list) }
     }
 
-    /// What makes two requests configurable alike; nil for a request signed per request (SigV4).
-    static func shape(of request: UpstreamRequest) -> String? {
+    /// What a handle's options depend on: two requests of the same shape configure a handle alike.
+    /// The request's own strings are kept (no new text is built per request).
+    struct Shape: Equatable {
+        var method: String
+        var url: String
+        var connectTimeoutMs: Int
+        var timeoutMs: Int
+        var headers: HTTPHeaders
+    }
+
+    /// The shape of `request`; nil for a request signed per request (SigV4).
+    static func shape(of request: UpstreamRequest) -> Shape? {
         guard request.awsSigV4 == nil else { return nil }
-        var shape = request.method + " " + request.url + " " + String(Int(request.connectTimeoutSeconds * 1000)) + " "
-            + String(Int(request.timeoutSeconds * 1000))
-        for (name, value) in request.headers { shape += "\n" + name + ": " + value }
-        return shape
+        return Shape(method: request.method, url: request.url, connectTimeoutMs: Int(request.connectTimeoutSeconds * 1000),
+                     timeoutMs: Int(request.timeoutSeconds * 1000), headers: request.headers)
     }
 
     /// The options that change with every transfer: whose callbacks run, and the body.

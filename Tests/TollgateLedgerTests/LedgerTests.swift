@@ -30,6 +30,24 @@ import TollgateCore
         #expect(try ledger.allRows() == rows)
     }
 
+    /// Texts are bound in place (no copy by SQLite): empty, multi-byte and long ones, next to
+    /// NULLs, read back byte for byte, row after row from the same statement.
+    @Test func textsBoundInPlaceReadBackExactly() throws {
+        let dir = try LedgerDirectory()
+        let ledger = try Ledger(path: dir.ledgerPath)
+        defer { ledger.close() }
+        let rows = [
+            LedgerRow.make(requestID: "", client: "ünïcødé 模型 🚀", route: String(repeating: "r", count: 5000),
+                           provider: "p", model: ""),
+            LedgerRow.make(requestID: "second", client: nil, route: "r2", provider: "é", model: "m\tx", ttfbMs: nil),
+        ]
+        try record(rows, on: ledger)
+        try ledger.recordNow(.make(requestID: "third"))
+        let back = try ledger.allRows()
+        #expect(back.count == 3)
+        for (got, want) in zip(back, rows + [.make(requestID: "third")]) { #expect(got == want) }
+    }
+
     @Test func recordNowCommitsBeforeReturning() throws {
         let dir = try LedgerDirectory()
         let ledger = try Ledger(path: dir.ledgerPath)
