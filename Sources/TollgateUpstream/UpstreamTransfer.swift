@@ -76,6 +76,7 @@ public final class UpstreamTransfer {
             }
             status = digits == 3 ? code : 0
             headers = HTTPHeaders()
+            headers.reserveCapacity(12)
             return
         }
         guard let colon = (0..<end).first(where: { line[$0] == UInt8(ascii: ":") }) else { return }

@@ -92,4 +92,30 @@ import TollgateCore
         #expect(context.endpoint.url(path: "/chat/completions")
             == "https://azure.test/openai/deployments/d/chat/completions?api-version=1")
     }
+
+    /// The upstream URL: base + path, then the provider's query and a protocol's extra query,
+    /// joined by `&` after one `?`; empty parts are left out.
+    @Test func upstreamURLsJoinTheirQueryParts() {
+        let plain = UpstreamEndpoint(baseURL: "http://127.0.0.1:1/v1")
+        #expect(plain.url(path: "/chat") == "http://127.0.0.1:1/v1/chat")
+        #expect(plain.url(path: "/chat", extraQuery: "alt=sse") == "http://127.0.0.1:1/v1/chat?alt=sse")
+        #expect(plain.url(path: "/chat", extraQuery: "") == "http://127.0.0.1:1/v1/chat")
+        let versioned = UpstreamEndpoint(baseURL: "https://h/openai", query: "api-version=1")
+        #expect(versioned.url(path: "/x") == "https://h/openai/x?api-version=1")
+        #expect(versioned.url(path: "/x", extraQuery: "alt=sse") == "https://h/openai/x?api-version=1&alt=sse")
+        let empty = UpstreamEndpoint(baseURL: "https://h", query: "")
+        #expect(empty.url(path: "/x", extraQuery: "alt=sse") == "https://h/x?alt=sse")
+    }
+
+    /// The bearer header value is built once and follows the key when it changes.
+    @Test func bearerValueFollowsTheKey() {
+        var credentials = ProviderCredentials(apiKey: "k1")
+        #expect(credentials.bearerAuthorization == "Bearer k1")
+        credentials.apiKey = "k2"
+        #expect(credentials.bearerAuthorization == "Bearer k2")
+        credentials.apiKey = nil
+        #expect(credentials.bearerAuthorization == nil)
+        #expect(ProviderCredentials().bearerAuthorization == nil)
+    }
 }
+

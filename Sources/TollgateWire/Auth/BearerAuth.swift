@@ -6,7 +6,7 @@ public struct BearerAuth: AuthStrategy {
     public init() {}
     public func missingCredential(_ c: ProviderCredentials) -> String? { c.apiKey == nil ? c.missing("api_key") : nil }
     public func apply(to request: inout UpstreamRequest, provider: ResolvedProvider) {
-        guard let key = provider.credentials.apiKey else { return }
-        request.headers.set("Authorization", "Bearer \(key)")
+        guard let value = provider.credentials.bearerAuthorization else { return }
+        request.headers.set("Authorization", value)
     }
 }

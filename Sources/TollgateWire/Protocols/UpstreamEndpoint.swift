@@ -13,7 +13,18 @@ public struct UpstreamEndpoint: Sendable, Equatable {
 
     /// `baseURL + path`, with the endpoint's query string (and `extraQuery`) appended.
     public func url(path: String, extraQuery: String? = nil) -> String {
-        let parts = [query, extraQuery].compactMap { $0 }.filter { !$0.isEmpty }
-        return baseURL + path + (parts.isEmpty ? "" : "?" + parts.joined(separator: "&"))
+        // Built in place: this runs for every upstream request.
+        var url = baseURL + path
+        var hasQuery = false
+        if let query, !query.isEmpty {
+            url += "?"
+            url += query
+            hasQuery = true
+        }
+        if let extraQuery, !extraQuery.isEmpty {
+            url += hasQuery ? "&" : "?"
+            url += extraQuery
+        }
+        return url
     }
 }

@@ -2,7 +2,9 @@ import TollgateCore
 
 /// Secrets of one provider, read from their `env:`/`file:`/literal references.
 public struct ProviderCredentials: Sendable {
-    public var apiKey: String?
+    public var apiKey: String? { didSet { bearerAuthorization = apiKey.map { "Bearer " + $0 } } }
+    /// `Bearer <apiKey>`, built once rather than for every request.
+    public private(set) var bearerAuthorization: String?
     public var accessKeyID: String?
     public var secretAccessKey: String?
     public var sessionToken: String?
@@ -12,6 +14,7 @@ public struct ProviderCredentials: Sendable {
     public init(apiKey: String? = nil, accessKeyID: String? = nil, secretAccessKey: String? = nil,
                 sessionToken: String? = nil) {
         self.apiKey = apiKey
+        bearerAuthorization = apiKey.map { "Bearer " + $0 }
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
