@@ -138,10 +138,16 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         isInBatch = true
         var rounds = 0
         while !endOfBatch.isEmpty || !dirty.isEmpty, rounds < 16 {
+            // Every queued action first (an action may queue the next: curl's timeout run
+            // finishes an exchange, whose ledger commit runs after it), then the writes: a stream
+            // that ended in this batch leaves in one send with its final bytes, after its row.
+            while !endOfBatch.isEmpty, rounds < 16 {
+                rounds += 1
+                let actions = endOfBatch
+                endOfBatch.removeAll()
+                for action in actions { action() }
+            }
             rounds += 1
-            let actions = endOfBatch
-            endOfBatch.removeAll()
-            for action in actions { action() }
             let flush = dirty
             dirty.removeAll()
             for connection in flush { connection.flush() }
