@@ -5,7 +5,7 @@ CONFIG    ?= config.example.json
 VENV      := .build/venv
 PY        := $(VENV)/bin/python
 APT_PKGS  := libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config
-BENCH_PKGS := nginx-light wrk curl
+BENCH_PKGS := nginx-light wrk curl gcc
 # The dashboard's browser test (Tests/sdk/test_dashboard.py): headless Chromium driven through chromedriver.
 BROWSER_PKGS := chromium chromium-driver
 PREFIX    ?= /usr/local
