@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #include <errno.h>
 
@@ -91,6 +92,11 @@ int tg_timerfd_arm(int fd, uint64_t first_ns, uint64_t interval_ns) {
     spec.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ull);
     spec.it_interval.tv_nsec = (long)(interval_ns % 1000000000ull);
     return timerfd_settime(fd, 0, &spec, NULL);
+}
+int tg_eventfd_create(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+int tg_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one ? 0 : -1;
 }
 uint64_t tg_timerfd_drain(int fd) {
     uint64_t count = 0;

@@ -1,5 +1,6 @@
 import CShims
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,6 +52,10 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
     // Timers: the sweep (timeouts, Date header) and one for the upstream client.
     private let sweepFD: Int32
     private let externalTimerFD: Int32
+    /// Work handed to the loop from other threads (`execute`), and the eventfd in the set that
+    /// wakes the loop for it, even while its thread lingers.
+    private let wakeFD: Int32
+    private let posted = Mutex<[@Sendable () -> Void]>([])
     private var sweepInterval: Double = 0
     private var externalSocket: ((Int32, LoopEvents) -> Void)?
     private var externalTimer: (() -> Void)?
@@ -60,6 +65,8 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
     static let externalTag: UInt64 = 1
     static let sweepTag: UInt64 = 2
     static let externalTimerTag: UInt64 = 3
+    /// The wake-up eventfd: the sweep's tag with a payload of 1.
+    static let wakeToken: UInt64 = (1 << 2) | sweepTag
     // <sys/epoll.h> values (Glibc's module does not carry them).
     static let epollIn: UInt32 = 0x001
     static let epollOut: UInt32 = 0x004
@@ -77,9 +84,11 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         epollFD = tg_epoll_create()
         sweepFD = tg_timerfd_create()
         externalTimerFD = tg_timerfd_create()
-        precondition(epollFD >= 0 && sweepFD >= 0 && externalTimerFD >= 0, "epoll/timerfd: errno \(errno)")
+        wakeFD = tg_eventfd_create()
+        precondition(epollFD >= 0 && sweepFD >= 0 && externalTimerFD >= 0 && wakeFD >= 0, "epoll/timerfd/eventfd: errno \(errno)")
         _ = tg_epoll_ctl(epollFD, 1, sweepFD, Self.epollIn, Self.sweepTag)
         _ = tg_epoll_ctl(epollFD, 1, externalTimerFD, Self.epollIn, Self.externalTimerTag)
+        _ = tg_epoll_ctl(epollFD, 1, wakeFD, Self.epollIn, Self.wakeToken)
         refreshDate()
         let source = DispatchSource.makeReadSource(fileDescriptor: epollFD, queue: queue)
         // A strong reference for the whole drain (which may linger): the loop cannot be
@@ -98,6 +107,7 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         masks.deallocate()
         Glibc.close(sweepFD)
         Glibc.close(externalTimerFD)
+        Glibc.close(wakeFD)
         // The epoll fd is closed by the source's cancel handler, once libdispatch lets go of it.
     }
 
@@ -165,8 +175,12 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         case Self.externalTag:
             externalSocket?(Int32(truncatingIfNeeded: token >> 2), Self.loopEvents(mask))
         case Self.sweepTag:
-            _ = tg_timerfd_drain(sweepFD)
-            sweep()
+            if token == Self.wakeToken {
+                runPosted()
+            } else {
+                _ = tg_timerfd_drain(sweepFD)
+                sweep()
+            }
         default:
             _ = tg_timerfd_drain(externalTimerFD)
             externalTimer?()
@@ -206,6 +220,28 @@ public final class EventLoop: SocketLoop, @unchecked Sendable {
         isInBatch = true
         body()
         finishBatch()
+    }
+
+    /// Runs `work` on this loop, from any thread, inside a batch. Unlike `queue.async`, it does
+    /// not wait for the loop's current drain to end: the eventfd in the loop's set wakes a
+    /// lingering thread at once (and an idle loop through its Dispatch source).
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        let first = posted.withLock { list in
+            list.append(work)
+            return list.count == 1
+        }
+        if first { _ = tg_eventfd_signal(wakeFD) }
+    }
+
+    /// Runs the work posted so far. The eventfd is cleared before the list is taken, so work
+    /// posted after that signals again and is not left behind.
+    private func runPosted() {
+        _ = tg_timerfd_drain(wakeFD)
+        let work = posted.withLock { list in
+            defer { list.removeAll() }
+            return list
+        }
+        for item in work { item() }
     }
 
     public func atEndOfBatch(_ action: @escaping () -> Void) {

@@ -134,9 +134,11 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// Commits `rows`, then calls `done` with the outcome on `callbackQueue`. Rows that arrive
+    /// Commits `rows`, then calls `done` with the outcome on `callbackQueue` (nil: on the
+    /// ledger's own queue, right after the commit; `done` must then be short, e.g. hand the
+    /// outcome to an event loop with `EventLoop.execute`). Rows that arrive
     /// while a commit is running are committed together in the next transaction (group commit).
-    public func record(_ rows: [LedgerRow], callbackQueue: DispatchQueue,
+    public func record(_ rows: [LedgerRow], callbackQueue: DispatchQueue?,
                        done: @escaping @Sendable (SQLiteError?) -> Void) {
         let first = pending.withLock { list -> Bool in
             list.append(PendingWrite(rows: rows, queue: callbackQueue, done: done))
@@ -147,7 +149,7 @@ public final class Ledger: @unchecked Sendable {
 
     struct PendingWrite: Sendable {
         var rows: [LedgerRow]
-        var queue: DispatchQueue
+        var queue: DispatchQueue?
         var done: @Sendable (SQLiteError?) -> Void
     }
 
@@ -163,7 +165,9 @@ public final class Ledger: @unchecked Sendable {
             noteWritten(rows.count)
             return outcome
         }
-        for write in batch { write.queue.async { write.done(outcome) } }
+        for write in batch {
+            if let queue = write.queue { queue.async { write.done(outcome) } } else { write.done(outcome) }
+        }
     }
 
     private func insert(_ rows: [LedgerRow]) -> SQLiteError? {

@@ -241,6 +241,63 @@ final class LiveServer {
         #expect(loop.queue.sync { loop.lingerWakes } > 0)
     }
 
+    /// `execute` hands work to the loop from other threads: it runs on the loop's queue, inside
+    /// a batch (taken through the loop's eventfd, not after the drain as `queue.async` work
+    /// is), in the order each thread posted it, both while traffic keeps the loop lingering and
+    /// when the loop is idle.
+    @Test func workPostedFromOtherThreadsRunsInsideABatch() throws {
+        var settings = ServerSettings()
+        settings.loopLingerMicroseconds = 2000
+        let live = try LiveServer(settings: settings, loops: 1)
+        let loop = live.server.loops[0]
+        final class Record: @unchecked Sendable {
+            let lock = NSLock()
+            var seen: [Int: [Int]] = [:]
+            var outsideBatch = 0
+            var offQueue = 0
+        }
+        let record = Record()
+        let ran = DispatchSemaphore(value: 0)
+        @Sendable func post(_ poster: Int, _ n: Int) {
+            loop.execute {
+                let onQueue = DispatchQueue.getSpecific(key: LoopLingerTests.queueKey) == loop.index
+                let batch = loop.isInBatch
+                record.lock.lock()
+                record.seen[poster, default: []].append(n)
+                if !batch { record.outsideBatch += 1 }
+                if !onQueue { record.offQueue += 1 }
+                record.lock.unlock()
+                ran.signal()
+            }
+        }
+        loop.queue.setSpecific(key: Self.queueKey, value: loop.index)
+        // Idle loop: woken through its Dispatch source.
+        post(0, 0)
+        #expect(ran.wait(timeout: .now() + 5) == .success)
+        // Busy loop: two threads post while a client keeps it lingering.
+        let posters = DispatchGroup()
+        for poster in 1...2 {
+            DispatchQueue.global().async(group: posters) {
+                for n in 0..<200 {
+                    post(poster, n)
+                    usleep(500)
+                }
+            }
+        }
+        #expect(try Self.hammer(live, for: 0.4) > 20)
+        posters.wait()
+        for _ in 0..<400 { #expect(ran.wait(timeout: .now() + 5) == .success) }
+        record.lock.lock()
+        defer { record.lock.unlock() }
+        #expect(record.seen[0] == [0])
+        #expect(record.seen[1] == Array(0..<200))
+        #expect(record.seen[2] == Array(0..<200))
+        #expect(record.outsideBatch == 0)
+        #expect(record.offQueue == 0)
+    }
+
+    static let queueKey = DispatchSpecificKey<Int>()
+
     @Test func zeroTurnsItOff() throws {
         var settings = ServerSettings()
         settings.loopLingerMicroseconds = 0

@@ -62,6 +62,10 @@ int tg_timerfd_create(void);
 int tg_timerfd_arm(int fd, uint64_t first_ns, uint64_t interval_ns);
 /// Reads (clears) a timerfd's expiry count.
 uint64_t tg_timerfd_drain(int fd);
+/// A non-blocking, close-on-exec eventfd (read it with tg_timerfd_drain: both hold a uint64 count).
+int tg_eventfd_create(void);
+/// Adds 1 to an eventfd's count, making it readable.
+int tg_eventfd_signal(int fd);
 
 // MARK: who is at the other end of a connection (client identities).
 /// SO_PEERCRED of a connected Unix socket: the peer's pid and uid. 0, or -1 and errno.

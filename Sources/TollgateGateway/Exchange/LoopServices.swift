@@ -57,11 +57,15 @@ final class LoopLedger {
             committed(batch.count, error: error, since: start, continuations)
         case .busy:
             // A checkpoint or the other loop holds the connection: queue the rows rather than
-            // wait, and release these answers when they are committed; the loop serves on.
+            // wait, and release these answers when they are committed; the loop serves on. The
+            // outcome comes back through the loop's eventfd, so a lingering loop takes it at once.
             let box = LoopBound((self, continuations))
-            ledger.record(batch, callbackQueue: loop.queue) { error in
-                let (ledger, continuations) = box.value
-                ledger.loop.batch { ledger.committed(batch.count, error: error, since: start, continuations) }
+            let loop = loop
+            ledger.record(batch, callbackQueue: nil) { error in
+                loop.execute {
+                    let (ledger, continuations) = box.value
+                    ledger.committed(batch.count, error: error, since: start, continuations)
+                }
             }
         }
     }
