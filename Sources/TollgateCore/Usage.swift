@@ -48,10 +48,8 @@ public struct Usage: Sendable, Equatable {
             return decoded.flatMap(OpenAIKey.init(rawValue:))
         }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
-        return OpenAIKey.allCases.first { key in
-            let name = key.name
-            return name.utf8CodeUnitCount == raw.count && name.withUTF8Buffer { raw.elementsEqual($0) }
-        }
+        // The raw values are literals: comparing their UTF-8 allocates nothing.
+        return OpenAIKey.allCases.first { raw.elementsEqual($0.rawValue.utf8) }
     }
 
     private enum OpenAIKey: String, CaseIterable {
@@ -59,16 +57,6 @@ public struct Usage: Sendable, Equatable {
         case completionTokens = "completion_tokens"
         case promptTokensDetails = "prompt_tokens_details"
         case completionTokensDetails = "completion_tokens_details"
-
-        /// The key's bytes, without a string built at run time.
-        var name: StaticString {
-            switch self {
-            case .promptTokens: "prompt_tokens"
-            case .completionTokens: "completion_tokens"
-            case .promptTokensDetails: "prompt_tokens_details"
-            case .completionTokensDetails: "completion_tokens_details"
-            }
-        }
     }
 
     /// A member value as `JSONValue.intValue` reads it, 0 when it is not a number.

@@ -76,9 +76,15 @@ public final class SQLiteStatement {
         case text(String)
     }
 
-    public func bind(_ values: [Value]) throws(SQLiteError) {
+    public func bind(_ values: [Value]) throws(SQLiteError) { try bind(values, textsAt: nil) }
+
+    /// Binds `values` in order. SQLite copies each text, unless `buffer` is given: then the
+    /// texts are copied one after another into it and bound where they are (SQLITE_STATIC), so
+    /// the buffer must hold them all and outlive the step and the bindings.
+    private func bind(_ values: [Value], textsAt buffer: UnsafeMutableRawPointer?) throws(SQLiteError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        var at = 0
         for (i, value) in values.enumerated() {
             let index = Int32(i + 1)
             let rc: Int32
@@ -86,7 +92,19 @@ public final class SQLiteStatement {
             case .null: rc = sqlite3_bind_null(handle, index)
             case .int(let v): rc = sqlite3_bind_int64(handle, index, v)
             case .double(let v): rc = sqlite3_bind_double(handle, index, v)
-            case .text(let v): rc = tg_sqlite3_bind_text(handle, index, v, Int32(v.utf8.count))
+            case .text(var v):
+                if let buffer {
+                    let start = buffer + at
+                    let count = v.withUTF8 { utf8 in
+                        if let source = utf8.baseAddress { start.copyMemory(from: source, byteCount: utf8.count) }
+                        return utf8.count
+                    }
+                    at += count
+                    // A nil destructor is SQLITE_STATIC: SQLite reads the bytes where they are.
+                    rc = sqlite3_bind_text(handle, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+                } else {
+                    rc = tg_sqlite3_bind_text(handle, index, v, Int32(v.utf8.count))
+                }
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
         }
@@ -122,32 +140,14 @@ public final class SQLiteStatement {
         var textBytes = 0
         for case .text(let text) in values { textBytes += text.utf8.count }
         let outcome: SQLiteError? = withUnsafeTemporaryAllocation(byteCount: max(textBytes, 1), alignment: 1) { buffer in
-            let base = buffer.baseAddress!
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
             defer {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
             }
-            var at = 0
-            for (i, value) in values.enumerated() {
-                let index = Int32(i + 1)
-                let rc: Int32
-                switch value {
-                case .null: rc = sqlite3_bind_null(handle, index)
-                case .int(let v): rc = sqlite3_bind_int64(handle, index, v)
-                case .double(let v): rc = sqlite3_bind_double(handle, index, v)
-                case .text(var v):
-                    let start = base + at
-                    let count = v.withUTF8 { utf8 in
-                        if let source = utf8.baseAddress { start.copyMemory(from: source, byteCount: utf8.count) }
-                        return utf8.count
-                    }
-                    at += count
-                    // A nil destructor is SQLITE_STATIC: SQLite reads the bytes where they are.
-                    rc = sqlite3_bind_text(handle, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
-                }
-                guard rc == SQLITE_OK else { return connection.error(rc, sql: sql) }
+            do throws(SQLiteError) {
+                try bind(values, textsAt: buffer.baseAddress!)
+            } catch {
+                return error
             }
             while true {
                 let rc = sqlite3_step(handle)
